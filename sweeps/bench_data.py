@@ -1,0 +1,169 @@
+"""Benchmark: prepare, load and share a 1,000,000 x 50 dataset.
+
+    python sweeps/bench_data.py [--rows 1000000] [--cols 50] [--readers 4]
+
+Measures, side by side in one run:
+- cold prepare: CSV -> Parquet cache (parse, convert, write) and read back;
+- warm load: reading the Parquet cache;
+- object-store put, and get inside a Ray worker (time to first byte of X);
+- memory of N concurrent trial readers that take the dataset from the object store versus N workers
+  that each load it from the cache themselves: growth of private memory per worker (RssAnon) and the sum
+  of proportional set sizes (PSS: shared pages counted once across processes), each measured inside a fresh
+  worker process around the load (``get_s`` is the time to the first usable X; the wall time of a
+  round also includes starting the worker processes).
+Prints a table and writes results/bench/data.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
+from adray.data import cache  # noqa: E402
+
+MIB = 2**20
+
+
+def memory_kib() -> dict[str, int]:
+    """RssAnon (private) and Pss (proportional, shared pages split) of this process."""
+    out = {}
+    for line in open("/proc/self/status"):
+        if line.startswith("RssAnon:"):
+            out["rss_anon"] = int(line.split()[1])
+    for line in open("/proc/self/smaps_rollup"):
+        if line.startswith("Pss:"):
+            out["pss"] = int(line.split()[1])
+    return out
+
+
+def write_csv(path: Path, rows: int, cols: int, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    chunk = 200_000
+    names = [f"f{i}" for i in range(cols)] + ["label"]
+    with pacsv.CSVWriter(str(path), pa.schema([(n, pa.float32()) for n in names[:-1]] + [("label", pa.int8())])) as w:
+        for start in range(0, rows, chunk):
+            n = min(chunk, rows - start)
+            X = rng.normal(size=(n, cols)).astype(np.float32)
+            y = (rng.random(n) < 0.05).astype(np.int8)
+            w.write_table(pa.table({**{names[i]: X[:, i] for i in range(cols)}, "label": y}))
+
+
+def run(rows: int, cols: int, readers: int) -> list[dict]:
+    import ray
+
+    from adray.tune.store import get_dataset, put_dataset
+
+    workdir = Path(tempfile.mkdtemp(prefix="adray-bench-"))
+    os.environ["ADRAY_DATA"] = str(workdir)
+    (workdir / "csv").mkdir()
+    csv_path = workdir / "csv" / "bench.csv"
+    t = time.perf_counter()
+    write_csv(csv_path, rows, cols)
+    print(f"generated {csv_path.stat().st_size / MIB:.0f} MiB CSV ({rows} x {cols}) in {time.perf_counter() - t:.1f} s")
+    results = []
+
+    def record(what, seconds, **extra):
+        results.append({"measure": what, "seconds": round(seconds, 4), **extra})
+
+    cold = cache.prepare("csv:bench", workdir)
+    record("cold prepare (CSV -> Parquet -> Arrow)", cold.seconds, note=f"{cold.path.stat().st_size / MIB:.0f} MiB parquet")
+    warm = cache.prepare("csv:bench", workdir)
+    assert not warm.built
+    record("warm load (Parquet cache -> Arrow)", warm.seconds)
+    dataset = warm.dataset
+    nbytes = dataset.X.nbytes
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             object_store_memory=int(max(4 * nbytes, 1 << 30)))
+    try:
+        t = time.perf_counter()
+        ref = put_dataset(dataset)
+        record("object store put (driver)", time.perf_counter() - t)
+
+        @ray.remote(num_cpus=2 / readers, max_calls=1)
+        def shared_reader(refs):
+            before = memory_kib()
+            t0 = time.perf_counter()
+            ds = get_dataset(refs[0])
+            X = ds.X
+            got = time.perf_counter() - t0
+            checksum = float(X.sum(dtype=np.float64))  # touch every byte
+            return {"get_s": got, "touch_s": time.perf_counter() - t0, "before": before, "after": memory_kib(),
+                    "checksum": checksum}
+
+        @ray.remote(num_cpus=2 / readers, max_calls=1)
+        def independent_reader(data_dir):
+            before = memory_kib()
+            t0 = time.perf_counter()
+            ds = cache.load("csv:bench", Path(data_dir))
+            X = ds.X
+            got = time.perf_counter() - t0
+            checksum = float(X.sum(dtype=np.float64))
+            return {"get_s": got, "touch_s": time.perf_counter() - t0, "before": before, "after": memory_kib(),
+                    "checksum": checksum}
+
+        for name, launch in (
+            ("object store", lambda: [shared_reader.remote([ref]) for _ in range(readers)]),
+            ("independent loads", lambda: [independent_reader.remote(str(workdir)) for _ in range(readers)]),
+        ):
+            t = time.perf_counter()
+            out = ray.get(launch())
+            wall = time.perf_counter() - t
+            private = [o["after"]["rss_anon"] - o["before"]["rss_anon"] for o in out]
+            pss = [o["after"]["pss"] - o["before"]["pss"] for o in out]
+            record(f"{readers} concurrent readers: {name}", wall,
+                   get_s_max=round(max(o["get_s"] for o in out), 4),
+                   private_mib_per_reader=round(float(np.mean(private)) / 1024, 1),
+                   pss_mib_total=round(sum(pss) / 1024, 1),
+                   note=f"dataset X = {nbytes / MIB:.0f} MiB")
+    finally:
+        ray.shutdown()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--cols", type=int, default=50)
+    parser.add_argument("--readers", type=int, default=4)
+    parser.add_argument("--out", default=str(REPO / "results" / "bench" / "data.csv"))
+    args = parser.parse_args()
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+    import ray
+
+    machine = f"{platform.node()} {os.cpu_count()} cpu, python {platform.python_version()}, ray {ray.__version__}, pyarrow {pa.__version__}"
+    print(f"machine: {machine}")
+    results = run(args.rows, args.cols, args.readers)
+    columns = ["measure", "seconds", "get_s_max", "private_mib_per_reader", "pss_mib_total", "note"]
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in results)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for r in results:
+        print("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[*columns, "rows", "cols", "machine"])
+        writer.writeheader()
+        for r in results:
+            writer.writerow({**r, "rows": args.rows, "cols": args.cols, "machine": machine})
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
