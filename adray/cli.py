@@ -37,7 +37,7 @@ def _shown(path: Path) -> str:
 
 def dataset_rows(data_dir: Path) -> list[dict]:
     """One record per known dataset: status, size and where its files go."""
-    from adray.data.cache import cached_meta, find_raw_files, fingerprint, cache_path, prepare, raw_dir
+    from adray.data.cache import cache_path, cached_meta, find_raw_files, fingerprint, prepare, raw_dir
     from adray.data.catalog import all_specs
 
     records = []

@@ -49,3 +49,11 @@ def test_unknown_dataset_lists_the_valid_names(isolated_data_dir):
     result = _run_cli("prepare", "mnits", env_data=isolated_data_dir)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "unknown dataset 'mnits'" in result.stderr and "mnist" in result.stderr
+
+
+def test_data_readme_documents_every_dataset():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "data" / "README.md").read_text()
+    for name in SPECS:
+        assert f"`{name}`" in text, f"data/README.md does not document {name}"

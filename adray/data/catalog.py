@@ -70,6 +70,10 @@ _ARGUE = dict(p_test=0.15, p_contamination=0.01, n_train_anomalies=0)
 _R2AD2 = dict(p_test=0.2, n_train_anomalies=100)
 _A3 = dict(p_test=0.2, split_seed=None, n_train_anomalies=100)
 
+_IDX_FILES = tuple(f"{stem}.gz|{stem}" for stem in (
+    "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
+_EMNIST_FILES = tuple(f"emnist-letters-{stem}.gz|emnist-letters-{stem}|emnist-letters.mat" for stem in (
+    "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "test-images-idx3-ubyte", "test-labels-idx1-ubyte"))
 _KDD_ATTACKS = ("DoS", "Probe", "R2L", "U2R")
 _IDS_ANOM = ("Bot", "BruteForce", "Infiltration", "WebAttacks")
 
@@ -121,8 +125,7 @@ SPECS: dict[str, DatasetSpec] = {
         DatasetSpec(
             "mnist", "MNIST", "adray.data.sources.mnist:read_mnist",
             "https://yann.lecun.com/exdb/mnist/ (mirror: https://ossci-datasets.s3.amazonaws.com/mnist/)",
-            files=("train-images-idx3-ubyte.gz|train-images-idx3-ubyte", "train-labels-idx1-ubyte.gz|train-labels-idx1-ubyte",
-                   "t10k-images-idx3-ubyte.gz|t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte.gz|t10k-labels-idx1-ubyte"),
+            files=_IDX_FILES,
             settings=dict([
                 _s("argue", _digits(0, 1, 2, 3, 4), _digits(5, 6, 7, 8, 9), **_ARGUE),
                 _s("r2ad2", _digits(0, 1, 2, 3), _digits(4, 5, 6, 7, 8, 9), **_R2AD2),
@@ -130,16 +133,17 @@ SPECS: dict[str, DatasetSpec] = {
                    **_R2AD2),
                 _s("a3_0-5", _digits(0, 1, 2, 3, 4, 5), _digits(6, 7), **_A3),
                 _s("a3_4-9", _digits(4, 5, 6, 7, 8, 9), _digits(0, 1), **_A3),
-                _s("a3_0-5_transfer", _digits(0, 1, 2, 3, 4, 5), _digits(6, 7, 8, 9), anomalous_train=_digits(6, 7), **_A3),
-                _s("a3_4-9_transfer", _digits(4, 5, 6, 7, 8, 9), _digits(0, 1, 2, 3), anomalous_train=_digits(0, 1), **_A3),
+                _s("a3_0-5_transfer", _digits(0, 1, 2, 3, 4, 5), _digits(6, 7, 8, 9), anomalous_train=_digits(6, 7),
+                   **_A3),
+                _s("a3_4-9_transfer", _digits(4, 5, 6, 7, 8, 9), _digits(0, 1, 2, 3), anomalous_train=_digits(0, 1),
+                   **_A3),
             ]),
             default_setting="argue",
         ),
         DatasetSpec(
             "fashion_mnist", "Fashion-MNIST", "adray.data.sources.mnist:read_mnist",
             "https://github.com/zalandoresearch/fashion-mnist", folder="fashion_mnist",
-            files=("train-images-idx3-ubyte.gz|train-images-idx3-ubyte", "train-labels-idx1-ubyte.gz|train-labels-idx1-ubyte",
-                   "t10k-images-idx3-ubyte.gz|t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte.gz|t10k-labels-idx1-ubyte"),
+            files=_IDX_FILES,
             settings=dict([
                 _s("argue", _digits(0, 1, 2, 3, 4), _digits(5, 6, 7, 8, 9), **_ARGUE),
                 _s("r2ad2", _digits(0, 1, 2, 3), _digits(4, 5, 6, 7, 8, 9), **_R2AD2),
@@ -151,7 +155,7 @@ SPECS: dict[str, DatasetSpec] = {
         DatasetSpec(
             "emnist", "EMNIST letters", "adray.data.sources.mnist:read_emnist",
             "https://www.nist.gov/itl/products-and-services/emnist-dataset (gzip.zip or matlab.zip)",
-            files=("emnist-letters-train-images-idx3-ubyte.gz|emnist-letters-train-images-idx3-ubyte|emnist-letters.mat",),
+            files=_EMNIST_FILES,
             settings=dict([
                 _s("argue", tuple("abcdefghijklm"), tuple("nopqrstuvwxyz"), **_ARGUE),
             ]),

@@ -2,8 +2,8 @@
 
 Every reader has the signature ``read(root: Path, files: list[Path]) -> RawData``: ``root`` is the
 folder the user put the downloaded files into (``data/<name>/``) and ``files`` the paths that matched
-the dataset's catalogue patterns, in pattern order (all matches of a glob, sorted). Readers apply each dataset's preprocessing
-from the seeds (dropped columns, one-hot encoding, NaN/Inf rules, label maps) but never scale:
+the dataset's catalogue patterns, in pattern order (all matches of a glob, sorted). Readers apply
+each dataset's preprocessing from the seeds (dropped columns, one-hot encoding, NaN/Inf rules, label maps) but never scale:
 scaling is fitted on training rows inside each trial. A file that cannot be parsed raises
 :class:`adray.errors.MalformedFileError` naming the file and line.
 """

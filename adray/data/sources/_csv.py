@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,13 @@ import pandas as pd
 from adray.errors import MalformedFileError
 
 
-def read_csv(path: Path, header_lines: int = 1, **kwargs) -> pd.DataFrame:
+def read_csv(path: Path, header_lines: int = 1, last_column_required: bool = True, **kwargs) -> pd.DataFrame:
     """``pandas.read_csv`` whose errors name the file and line.
+
+    Besides pandas' own errors it catches the two bad lines pandas lets through: surplus values on the
+    first data line (pandas silently turns them into an index) and, with ``last_column_required``, a
+    line cut short (pandas pads it with NaN; the last column of every raw file adray reads is the
+    label, which is never empty). A truncated or corrupt gzip is reported too.
 
     The returned frame keeps the default RangeIndex, so row ``i`` is file line ``i + header_lines + 1``
     (see :func:`file_line`); readers must not reset it before calling :func:`to_numeric`.
@@ -32,9 +38,24 @@ def read_csv(path: Path, header_lines: int = 1, **kwargs) -> pd.DataFrame:
         raise MalformedFileError(path, f"cannot be parsed as CSV ({exc})") from None
     except UnicodeDecodeError as exc:
         raise MalformedFileError(path, f"is not a text CSV file ({exc.reason})") from None
+    except (EOFError, OSError, zlib.error) as exc:  # truncated or corrupt gzip
+        raise MalformedFileError(path, f"cannot be decompressed ({exc}); download it again") from None
     if frame.empty:
         raise MalformedFileError(path, "has a header but no data rows; download it again")
     frame.attrs["header_lines"] = header_lines
+    if not isinstance(frame.index, pd.RangeIndex):
+        raise MalformedFileError(
+            path, f"expected {frame.shape[1]} comma-separated values as in the header, found "
+            f"{frame.shape[1] + frame.index.nlevels}; the file may be corrupted: download it again",
+            line=header_lines + 1,
+        )
+    if last_column_required:
+        short = frame[frame.columns[-1]].isna()
+        if short.any():
+            raise MalformedFileError(
+                path, f"the line ends before its last column {frame.columns[-1]!r}; the file may be truncated "
+                "or corrupted: download it again", line=file_line(frame, short.idxmax()),
+            )
     return frame
 
 

@@ -1,0 +1,116 @@
+"""The files a trial leaves in its directory: the contract between the trainable and the analysis.
+
+A sweep folder ``results/<sweep>/`` holds one directory per trial (Ray Tune names them). Besides
+Tune's own files (``result.json``, ``progress.csv``, TensorBoard events, ``checkpoint_*``,
+``error.txt`` when a trial crashed), adray writes:
+
+``params.json``    the trial's configuration: method, dataset, setting name and fields, seed, the
+                   method's hyperparameters (``params``) and their ``config_id``
+``history.csv``    one row per epoch report: ``stage``, ``epoch`` and every numeric metric reported
+                   (``loss``, ``val_auc``, ...)
+``metric.csv``     one row per evaluated split (``val``, ``test``): ``auc``, ``ap`` and the threshold
+                   metrics of :mod:`adray.metrics`
+``roc.csv``        ``split, fpr, tpr, threshold``: the ROC curve of each split
+``scores.parquet`` ``split, row, label, class, score``: every evaluated row's score (row = index
+                   into the dataset), so curves and metrics can be recomputed later
+``trial.json``     the outcome, written LAST: ``status`` ("ok" or "error"), ``error``, ``val`` and
+                   ``test`` metric dicts, timings, host, device, split sizes
+
+Every file is written to a temporary name and renamed, and ``trial.json`` comes last, so a trial
+whose ``trial.json`` says "ok" has complete artifacts, and a trial killed while writing leaves no
+``trial.json`` that could be mistaken for a result. Only pandas/pyarrow/json here: the analysis
+reads these files without Ray or torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+PARAMS = "params.json"
+TRIAL = "trial.json"
+METRICS = "metric.csv"
+ROC = "roc.csv"
+SCORES = "scores.parquet"
+HISTORY = "history.csv"
+
+STATUS_OK = "ok"
+STATUS_ERROR = "error"
+
+
+def config_id(method: str, params: dict) -> str:
+    """Identifies a configuration across seeds: a hash of the method and its hyperparameters (no seed)."""
+    payload = json.dumps({"method": method, "params": params}, sort_keys=True, default=str)
+    return hashlib.sha1(payload.encode()).hexdigest()[:10]
+
+
+def _clean(value):
+    """JSON-safe values: NaN/Inf become null, numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_json(path: Path, obj: dict) -> None:
+    def write(tmp):
+        with open(tmp, "w") as fh:
+            json.dump(_clean(obj), fh, indent=2, sort_keys=True)
+
+    _atomic(Path(path), write)
+
+
+def write_frame(path: Path, frame: pd.DataFrame) -> None:
+    path = Path(path)
+    if path.suffix == ".parquet":
+        _atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    else:
+        _atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def write_trial(
+    directory: Path,
+    outcome: dict,
+    metrics: pd.DataFrame | None = None,
+    roc: pd.DataFrame | None = None,
+    scores: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
+) -> None:
+    """Write a trial's result files, ``trial.json`` last (see the module docstring)."""
+    directory = Path(directory)
+    for name, frame in ((METRICS, metrics), (ROC, roc), (SCORES, scores), (HISTORY, history)):
+        if frame is not None:
+            write_frame(directory / name, frame)
+    write_json(directory / TRIAL, outcome)
+
+
+def read_json(path: Path) -> dict | None:
+    """A JSON artifact, or None when it is missing or was cut short."""
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
