@@ -4,8 +4,8 @@ A sweep folder ``results/<sweep>/`` holds one directory per trial (Ray Tune name
 Tune's own files (``result.json``, ``progress.csv``, TensorBoard events, ``checkpoint_*``,
 ``error.txt`` when a trial crashed), adray writes:
 
-``params.json``    the trial's configuration: method, dataset, setting name and fields, seed, the
-                   method's hyperparameters (``params``) and their ``config_id``
+``params.json``    the trial's configuration as Tune records it: ``{"trial": {method, dataset,
+                   setting (fields and name), seed, params (the method's hyperparameters)}}``
 ``history.csv``    one row per epoch report: ``stage``, ``epoch`` and every numeric metric reported
                    (``loss``, ``val_auc``, ...)
 ``metric.csv``     one row per evaluated split (``val``, ``test``): ``auc``, ``ap`` and the threshold
@@ -14,7 +14,9 @@ Tune's own files (``result.json``, ``progress.csv``, TensorBoard events, ``check
 ``scores.parquet`` ``split, row, label, class, score``: every evaluated row's score (row = index
                    into the dataset), so curves and metrics can be recomputed later
 ``trial.json``     the outcome, written LAST: ``status`` ("ok" or "error"), ``error``, ``val`` and
-                   ``test`` metric dicts, timings, host, device, split sizes
+                   ``test`` metric dicts, timings (``start_time``/``end_time`` in epoch seconds),
+                   host, device, split sizes, and ``config``: the trial's configuration as in
+                   params.json plus its ``config_id``
 
 Every file is written to a temporary name and renamed, and ``trial.json`` comes last, so a trial
 whose ``trial.json`` says "ok" has complete artifacts, and a trial killed while writing leaves no

@@ -76,6 +76,7 @@ def fingerprint(spec: DatasetSpec, files: list[Path], data_dir: Path) -> str:
         "reader": spec.reader,
         "loader_version": spec.loader_version,
         "format_version": FORMAT_VERSION,
+        "scaling": spec.scaling,
         "files": entries,
         "embedded_package": _embedded_package_version(spec),
     }
@@ -172,7 +173,8 @@ def build(spec: DatasetSpec, files: list[Path], data_dir: Path) -> Dataset:
         source=spec.url,
         loader_version=spec.loader_version,
         description=spec.title,
-        extra={"class_counts": {str(c): int(n) for c, n in zip(classes, counts, strict=True)}},
+        extra={"class_counts": {str(c): int(n) for c, n in zip(classes, counts, strict=True)},
+               "scaling": spec.scaling},
     )
     return Dataset.from_arrays(raw.X, labels, meta, groups=raw.groups, official_test=raw.official_test)
 

@@ -32,6 +32,7 @@ class DatasetSpec:
     loader_version: int = 1
     embedded: bool = False
     notes: str = ""
+    scaling: str = "minmax"  # "none": the reader already scaled to [0, 1] (images / 255, as the seeds do)
 
     @property
     def raw_dir_name(self) -> str:
@@ -84,6 +85,7 @@ SPECS: dict[str, DatasetSpec] = {
         DatasetSpec(
             "digits", "UCI optical digits 8x8 (scikit-learn)", "adray.data.sources.embedded:read_digits",
             "shipped with scikit-learn (sklearn.datasets.load_digits)", embedded=True,
+            scaling="none",
             settings=dict([
                 _s("default", _digits(0, 1, 2, 3, 4), _digits(5, 6, 7, 8, 9), p_test=0.2, p_contamination=0.01,
                    n_train_anomalies=20),
@@ -126,6 +128,7 @@ SPECS: dict[str, DatasetSpec] = {
             "mnist", "MNIST", "adray.data.sources.mnist:read_mnist",
             "https://yann.lecun.com/exdb/mnist/ (mirror: https://ossci-datasets.s3.amazonaws.com/mnist/)",
             files=_IDX_FILES,
+            scaling="none",
             settings=dict([
                 _s("argue", _digits(0, 1, 2, 3, 4), _digits(5, 6, 7, 8, 9), **_ARGUE),
                 _s("r2ad2", _digits(0, 1, 2, 3), _digits(4, 5, 6, 7, 8, 9), **_R2AD2),
@@ -144,6 +147,7 @@ SPECS: dict[str, DatasetSpec] = {
             "fashion_mnist", "Fashion-MNIST", "adray.data.sources.mnist:read_mnist",
             "https://github.com/zalandoresearch/fashion-mnist", folder="fashion_mnist",
             files=_IDX_FILES,
+            scaling="none",
             settings=dict([
                 _s("argue", _digits(0, 1, 2, 3, 4), _digits(5, 6, 7, 8, 9), **_ARGUE),
                 _s("r2ad2", _digits(0, 1, 2, 3), _digits(4, 5, 6, 7, 8, 9), **_R2AD2),
@@ -156,6 +160,7 @@ SPECS: dict[str, DatasetSpec] = {
             "emnist", "EMNIST letters", "adray.data.sources.mnist:read_emnist",
             "https://www.nist.gov/itl/products-and-services/emnist-dataset (gzip.zip or matlab.zip)",
             files=_EMNIST_FILES,
+            scaling="none",
             settings=dict([
                 _s("argue", tuple("abcdefghijklm"), tuple("nopqrstuvwxyz"), **_ARGUE),
             ]),

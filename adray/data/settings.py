@@ -89,23 +89,12 @@ class Setting:
         known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__ and k != "extra"}
         return cls(**known)
 
-    def validate(self, dataset) -> None:
-        """Reject settings the dataset cannot provide, saying what is possible instead."""
-        name = dataset.name
-        present = dataset.class_counts()
-        available = ", ".join(f"{c} ({n})" for c, n in present.items())
+    def check(self) -> None:
+        """Reject impossible field values (no dataset needed: runs before a sweep starts)."""
         if not self.normal:
-            raise SettingError(f"setting for {name!r} has no normal classes; choose from: {available}")
+            raise SettingError(f"setting {self.name!r} has no normal classes")
         if not self.anomalous:
-            raise SettingError(f"setting for {name!r} has no anomalous classes; choose from: {available}")
-        for key, classes in (("normal", self.normal), ("anomalous", self.anomalous),
-                             ("anomalous_train", self.train_anomalies)):
-            unknown = [c for c in classes if c not in present]
-            if unknown:
-                raise SettingError(
-                    f"{key} classes {unknown} do not exist in dataset {name!r}; "
-                    f"classes present (rows): {available}"
-                )
+            raise SettingError(f"setting {self.name!r} has no anomalous classes")
         overlap = set(self.normal) & set(self.all_anomalous)
         if overlap:
             raise SettingError(f"classes {sorted(overlap)} are both normal and anomalous; a class can be only one")
@@ -122,14 +111,32 @@ class Setting:
             raise SettingError(f"n_train_anomalies={self.n_train_anomalies} must be >= 0 (or None for all)")
         if self.experts not in EXPERTS:
             raise SettingError(f"experts={self.experts!r} must be one of {EXPERTS}")
-        if self.experts == "group" and dataset.group_codes is None:
-            raise SettingError(
-                f"experts='group' needs a group column, and dataset {name!r} has none; use experts='class'"
-            )
         if self.all_anomalies_in_test and (self.p_contamination or self.n_train_anomalies):
             raise SettingError(
                 "all_anomalies_in_test=True (the AMSL protocol) puts every anomaly in the test set, so "
                 "p_contamination and n_train_anomalies must both be 0"
+            )
+
+    def validate(self, dataset) -> None:
+        """Reject settings the dataset cannot provide, saying what is possible instead."""
+        name = dataset.name
+        present = dataset.class_counts()
+        available = ", ".join(f"{c} ({n})" for c, n in present.items())
+        if not self.normal or not self.anomalous:
+            which = "normal" if not self.normal else "anomalous"
+            raise SettingError(f"setting for {name!r} has no {which} classes; choose from: {available}")
+        for key, classes in (("normal", self.normal), ("anomalous", self.anomalous),
+                             ("anomalous_train", self.train_anomalies)):
+            unknown = [c for c in classes if c not in present]
+            if unknown:
+                raise SettingError(
+                    f"{key} classes {unknown} do not exist in dataset {name!r}; "
+                    f"classes present (rows): {available}"
+                )
+        self.check()
+        if self.experts == "group" and dataset.group_codes is None:
+            raise SettingError(
+                f"experts='group' needs a group column, and dataset {name!r} has none; use experts='class'"
             )
 
 

@@ -1,0 +1,63 @@
+"""Isolation Forest baseline (registry name ``"iforest"``): scikit-learn's forest behind adray's contract.
+
+As in the seeds (SEEDS.md §2.7, §6): scikit-learn defaults, score = ``-decision_function`` so that
+higher = more anomalous. Input is flattened, so images and series work too. No torch needed.
+
+Reports: one ``{"stage": "fit", "epoch": 1, "iteration": 1, "loss": 0.0, ["val_auc"]}`` after
+fitting. A forest has no training loss; 0.0 (not NaN) keeps the ``loss`` column numeric for Tune's
+loggers and schedulers, and the value carries no meaning.
+
+State: ``get_state()`` holds the fitted forest as pickled bytes, so a resumed trial does not refit
+(bytes keep the snapshot readable with ``torch.load(weights_only=True)``; unpickling the forest
+trusts the checkpoint, which adray wrote itself).
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import ClassVar
+
+import numpy as np
+
+from adray.detectors.base import BaseDetector, NotFittedError
+
+
+class IForest(BaseDetector):
+    """scikit-learn ``IsolationForest`` built in ``fit`` as ``detector_`` (``random_state=seed``, ``n_jobs=1``).
+
+    Parameters
+    ----------
+    n_estimators, max_samples, max_features : passed to ``IsolationForest`` (its defaults).
+    """
+
+    smoke_params: ClassVar[dict] = {"n_estimators": 25}
+
+    def __init__(self, *, n_estimators: int = 100, max_samples: int | float | str = "auto",
+                 max_features: int | float = 1.0) -> None:
+        self.n_estimators = n_estimators
+        self.max_samples = max_samples
+        self.max_features = max_features
+
+    def _fit(self, X, y, subclass, X_val, y_val, callbacks, state) -> None:
+        if state is not None:  # the forest is complete: restore it, nothing left to report
+            self.detector_ = pickle.loads(state["forest"])
+            return
+        from sklearn.ensemble import IsolationForest
+
+        self.detector_ = IsolationForest(
+            n_estimators=self.n_estimators, max_samples=self.max_samples, max_features=self.max_features,
+            random_state=self.seed_, n_jobs=1,
+        ).fit(X.reshape(len(X), -1))
+        report = {"stage": "fit", "epoch": 1, "iteration": 1, "loss": 0.0}
+        if X_val is not None:
+            report["val_auc"] = self._val_auc(X_val, y_val)
+        self._report(callbacks, report)
+
+    def _decision(self, X: np.ndarray) -> np.ndarray:
+        return -self.detector_.decision_function(X.reshape(len(X), -1))
+
+    def get_state(self) -> dict:
+        if not hasattr(self, "detector_"):
+            raise NotFittedError("this IForest has no state yet: call fit(X, ...) first")
+        return {**self._state_header(), "stage": "fit", "stage_index": 0, "epoch": 1, "iteration": 1,
+                "forest": pickle.dumps(self.detector_)}

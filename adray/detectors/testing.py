@@ -1,0 +1,66 @@
+"""Fake detectors for orchestration tests (TimeEval's ``DeviatingFromMean`` idea): fast, real scores,
+and controllable failures. Register them for a sweep with ``ADRAY_DETECTORS`` (see the registry):
+
+    ADRAY_DETECTORS="sleepy=adray.detectors.testing:Sleepy"
+
+``Sleepy`` scores by the distance to the training mean (so it separates shifted anomalies), sleeps
+``seconds_per_epoch`` per epoch, appends one line per epoch it runs to ``log_path``, and can fail on
+purpose: raise at an epoch, produce NaN scores, or kill its own process once at an epoch (a worker
+crash; ``crash_marker`` records that it happened so the retry does not crash again).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import ClassVar
+
+import numpy as np
+
+from adray.detectors.base import BaseDetector
+
+
+class Sleepy(BaseDetector):
+    smoke_params: ClassVar[dict] = {"epochs": 2, "seconds_per_epoch": 0.0}
+    param_bounds: ClassVar[dict] = {"seconds_per_epoch": (0, None), "fail_at_epoch": (0, None),
+                                    "crash_at_epoch": (0, None)}
+
+    def __init__(self, *, epochs: int = 3, seconds_per_epoch: float = 0.2, fail_at_epoch: int = 0,
+                 nan_scores: bool = False, crash_at_epoch: int = 0, crash_marker: str = "",
+                 log_path: str = "") -> None:
+        self.epochs = epochs
+        self.seconds_per_epoch = seconds_per_epoch
+        self.fail_at_epoch = fail_at_epoch
+        self.nan_scores = nan_scores
+        self.crash_at_epoch = crash_at_epoch
+        self.crash_marker = crash_marker
+        self.log_path = log_path
+
+    def _fit(self, X, y, subclass, X_val, y_val, callbacks, state) -> None:
+        flat = X.reshape(len(X), -1)
+        self.mean_ = flat[(y == 0) if y is not None else slice(None)].mean(axis=0)
+        start = int(state["epoch"]) + 1 if state is not None else 1
+        for epoch in range(start, self.epochs + 1):
+            if self.log_path:
+                with open(self.log_path, "a") as fh:
+                    fh.write(f"{os.getpid()} seed={self.seed_} epoch={epoch} time={time.time():.3f}\n")
+            if epoch == self.crash_at_epoch and self.crash_marker and not os.path.exists(self.crash_marker):
+                open(self.crash_marker, "w").close()
+                os.kill(os.getpid(), signal.SIGKILL)  # a worker dying mid-training
+            if epoch == self.fail_at_epoch:
+                raise RuntimeError(f"failing on purpose at epoch {epoch}")
+            time.sleep(self.seconds_per_epoch)
+            self.epoch_ = epoch
+            report = {"stage": "train", "epoch": epoch, "iteration": epoch, "loss": 1.0 / epoch}
+            if X_val is not None:
+                report["val_auc"] = self._val_auc(X_val, y_val)
+            self._report(callbacks, report)
+
+    def _decision(self, X: np.ndarray) -> np.ndarray:
+        scores = np.linalg.norm(X.reshape(len(X), -1) - self.mean_, axis=1)
+        return np.full(len(X), np.nan) if self.nan_scores else scores
+
+    def get_state(self) -> dict:
+        return {**self._state_header(), "stage": "train", "stage_index": 0, "epoch": getattr(self, "epoch_", 0),
+                "iteration": getattr(self, "epoch_", 0), "mean": self.mean_}

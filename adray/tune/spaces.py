@@ -1,0 +1,32 @@
+"""Each method's default sweep: the dataset it runs on with no setup, and its hyperparameter grid.
+
+Grids follow SEEDS.md §10 where the seeds swept something, kept small enough that
+``python sweeps/grid.py --method NAME`` finishes in minutes on a laptop CPU. ``--set key=v1,v2``
+replaces or adds an axis.
+"""
+
+from __future__ import annotations
+
+# the embedded dataset each method runs on by default (no download needed)
+DEFAULT_DATASET: dict[str, str] = {
+    "ae": "digits",
+    "iforest": "breast_cancer",
+}
+FALLBACK_DATASET = "synthetic"
+
+# hyperparameter grids: every combination is a configuration, each run with every seed
+GRIDS: dict[str, dict[str, list]] = {
+    "ae": {"epochs": [150], "batch_size": [32, 64], "learning_rate": [1e-3]},
+    "iforest": {"n_estimators": [100, 300]},
+}
+
+# the seeds' seeds (ARGUE and R2-AD2, SEEDS.md §8)
+DEFAULT_SEEDS: list[int] = [110, 210, 310, 410, 510]
+
+
+def default_dataset(method: str) -> str:
+    return DEFAULT_DATASET.get(method, FALLBACK_DATASET)
+
+
+def default_grid(method: str) -> dict[str, list]:
+    return {key: list(values) for key, values in GRIDS.get(method, {}).items()}

@@ -1,0 +1,43 @@
+"""Toy data for detector tests: a Gaussian blob scaled into [0, 1] (train) vs shifted points (test)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+
+@dataclass(frozen=True)
+class Toy:
+    X_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+
+def _scale(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """MinMax on the training rows, as the trainable does (test rows may leave [0, 1])."""
+    low, high = train.min(axis=0), train.max(axis=0)
+    return [((a - low) / (high - low)).astype(np.float32) for a in (train, *others)]
+
+
+def make_toy(shape=(8,), n_train=256, n_normal=96, n_anomalous=32, shift=3.0, seed=0) -> Toy:
+    rng = np.random.default_rng(seed)
+    d = int(np.prod(shape))
+    train = rng.normal(size=(n_train, d))
+    normal = rng.normal(size=(n_normal, d))
+    anomalous = rng.normal(size=(n_anomalous, d)) + shift * rng.choice([-1.0, 1.0], size=(n_anomalous, d))
+    train, normal, anomalous = _scale(train, normal, anomalous)
+    X_test = np.concatenate([normal, anomalous]).reshape(-1, *shape)
+    y_test = np.r_[np.zeros(n_normal), np.ones(n_anomalous)].astype(np.int64)
+    return Toy(train.reshape(-1, *shape), X_test, y_test)
+
+
+@pytest.fixture(scope="session")
+def toy() -> Toy:
+    """Tabular (n, 8)."""
+    return make_toy()
+
+
+@pytest.fixture(scope="session")
+def toy_images() -> Toy:
+    """Image-shaped (n, 8, 8)."""
+    return make_toy(shape=(8, 8), seed=1)

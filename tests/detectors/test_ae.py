@@ -1,0 +1,119 @@
+import numpy as np
+import pytest
+import torch
+
+from adray.detectors.ae import AutoEncoder, DenseAutoEncoder, default_hidden_dims
+from adray.errors import AdrayError
+from adray.metrics import auc
+
+
+def low_rank(n_train=512, n_test=128, d=16, seed=0):
+    """Normal rows lie near a 2-D manifold; anomalies keep each column's values but not their relations."""
+    rng = np.random.default_rng(seed)
+    weights = rng.normal(size=(2, d)) * 1.5
+
+    def normal(n):
+        return 1.0 / (1.0 + np.exp(-(rng.normal(size=(n, 2)) @ weights)))
+
+    anomalous = normal(n_test)
+    for j in range(d):
+        anomalous[:, j] = rng.permutation(anomalous[:, j])
+    X_test = np.concatenate([normal(n_test), anomalous]).astype(np.float32)
+    return normal(n_train).astype(np.float32), X_test, np.r_[np.zeros(n_test), np.ones(n_test)].astype(int)
+
+
+def test_learns_structure_an_untrained_network_cannot_see():
+    X, X_test, y_test = low_rank()
+    reports = []
+    params = {"batch_size": 32, "dropout": 0.0, "hidden_dims": (8, 4)}
+    trained = AutoEncoder(epochs=30, **params).fit(X, callbacks=[reports.append])
+    untrained = AutoEncoder(epochs=0, **params).fit(X)
+    assert auc(y_test, untrained.decision_function(X_test)) < 0.7
+    assert auc(y_test, trained.decision_function(X_test)) > 0.95
+    assert reports[-1]["loss"] < reports[0]["loss"] - 0.1
+
+
+def test_score_is_the_per_sample_mse_of_the_reconstruction(toy_images):
+    det = AutoEncoder(epochs=2).fit(toy_images.X_train)
+    X = toy_images.X_test
+    reconstruction = det.reconstruct(X)
+    assert reconstruction.shape == X.shape and reconstruction.dtype == np.float32
+    assert reconstruction.min() >= 0.0 and reconstruction.max() <= 1.0
+    mse = ((reconstruction.astype(np.float64) - X) ** 2).reshape(len(X), -1).mean(axis=1)
+    np.testing.assert_allclose(det.decision_function(X), mse, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("n_inputs", "dims"), [
+    (64, (32, 16, 8, 4)), (30, (15, 7, 3, 2)), (121, (60, 30, 15, 8)), (784, (392, 196, 98, 49)),
+    (16, (8, 4, 2)), (4, (2,)), (1, (2,)),
+])
+def test_hidden_dims_rule(n_inputs, dims):
+    assert default_hidden_dims(n_inputs) == dims
+
+
+def test_architecture_follows_the_seeds(toy_images):
+    det = AutoEncoder(epochs=0).fit(toy_images.X_train)
+    assert det.hidden_dims_ == (32, 16, 8, 4)
+    net = det.networks_["ae"]
+    enc = [name for name, _ in net.encoder.named_children()]
+    assert enc == ["dense0", "act0", "dropout0", "dense1", "act1", "dropout1", "dense2", "act2", "dropout2",
+                   "code", "code_act"]
+    dec = [(name, getattr(layer, "out_features", None)) for name, layer in net.decoder.named_children()]
+    assert [size for _, size in dec if size] == [8, 16, 32, 64]
+    assert dec[-1][0] == "output_act" and isinstance(net.decoder.output_act, torch.nn.Sigmoid)
+    assert net.encoder.dropout0.p == 0.1
+    opt = det.optimizers_["main"]
+    assert opt.defaults["eps"] == 1e-7 and opt.defaults["lr"] == 1e-3
+    no_dropout = DenseAutoEncoder(10, (5, 2), dropout=0.0)
+    assert not any(isinstance(m, torch.nn.Dropout) for m in no_dropout.modules())
+
+
+def test_input_outside_unit_range_and_bad_hyperparameters_are_rejected(toy):
+    with pytest.raises(AdrayError, match=r"scaled into \[0, 1\]; it spans \[-1, "):
+        AutoEncoder(epochs=1).fit(toy.X_train * 2 - 1)
+    with pytest.raises(AdrayError, match="hidden_dims must be"):
+        AutoEncoder(hidden_dims=(4, 0)).fit(toy.X_train)
+    with pytest.raises(AdrayError, match="dropout must be"):
+        AutoEncoder(dropout=1.0).fit(toy.X_train)
+
+
+def test_divergence_is_an_error_not_nan_scores(toy):
+    det = AutoEncoder(epochs=1).fit(toy.X_train)
+    with torch.no_grad():
+        det.networks_["ae"].decoder.output.bias[0] = float("nan")
+    with pytest.raises(AdrayError, match="produced non-finite scores"):
+        det.decision_function(toy.X_test)
+
+    class Diverging(AutoEncoder):
+        def _train_step(self, stage, batch):
+            return {"loss": super()._train_step(stage, batch)["loss"] * float("inf")}
+
+    with pytest.raises(AdrayError, match=r"non-finite loss \(inf\) in stage 'train', epoch 1"):
+        Diverging(epochs=2).fit(toy.X_train)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback on a machine without CUDA")
+def test_cuda_request_without_cuda_falls_back_to_cpu(toy):
+    with pytest.warns(RuntimeWarning, match="CUDA is not available"):
+        det = AutoEncoder(epochs=1).fit(toy.X_train, device="cuda")
+    assert det.device_ == "cpu"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_fit_matches_cpu(toy_images):
+    # dropout off: CPU and CUDA draw dropout masks from different generators; everything else is shared
+    params = {"epochs": 5, "batch_size": 32, "dropout": 0.0}
+    cpu = AutoEncoder(**params).fit(toy_images.X_train, seed=4)
+    gpu = AutoEncoder(**params).fit(toy_images.X_train, seed=4, device="cuda")
+    assert gpu.device_ == "cuda" and next(gpu.networks_["ae"].parameters()).is_cuda
+    np.testing.assert_allclose(gpu.decision_function(toy_images.X_test), cpu.decision_function(toy_images.X_test),
+                               rtol=1e-3, atol=1e-5)
+    # a GPU checkpoint resumes on the GPU to the same scores
+    states = {}
+    gpu_dropout = AutoEncoder(epochs=4, dropout=0.1)
+    gpu_dropout.fit(toy_images.X_train, device="cuda",
+                    callbacks=[lambda r: states.setdefault(r["iteration"], gpu_dropout.get_state())])
+    resumed = AutoEncoder(epochs=4, dropout=0.1).fit(toy_images.X_train, device="cuda", state=states[2])
+    np.testing.assert_allclose(resumed.decision_function(toy_images.X_test),
+                               gpu_dropout.decision_function(toy_images.X_test), rtol=1e-5)

@@ -1,0 +1,176 @@
+"""The detector contract, checked for every registered method with its smoke hyperparameters."""
+
+import io
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from adray import detectors
+from adray.detectors import NotFittedError
+from adray.errors import AdrayError, UnknownNameError
+from adray.metrics import auc
+
+# Extra hyperparameters on top of smoke_params for methods that need a few more epochs to learn the toy.
+LEARN_PARAMS: dict[str, dict] = {}
+
+NAMES = detectors.names()
+
+
+def make(name: str, **overrides):
+    cls = detectors.get(name)
+    return detectors.build(name, **{**cls.smoke_params, **LEARN_PARAMS.get(name, {}), **overrides})
+
+
+def fit_kwargs(name: str, toy) -> dict:
+    """y/subclass for the method's supervision kind (the toy's training rows are all normal)."""
+    n = len(toy.X_train)
+    kwargs = {"subclass": np.zeros(n, dtype=np.int64)}
+    if detectors.get(name).supervision == "semi":
+        kwargs["y"] = np.zeros(n, dtype=np.int64)
+    return kwargs
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("data", ["toy", "toy_images"])
+def test_fit_returns_self_and_scores_separate_the_toy(name, data, request):
+    toy = request.getfixturevalue(data)
+    det = make(name)
+    assert det.fit(toy.X_train, **fit_kwargs(name, toy), seed=3) is det
+    scores = det.decision_function(toy.X_test)
+    assert scores.dtype == np.float64 and scores.shape == (len(toy.X_test),)
+    assert np.isfinite(scores).all()
+    assert auc(toy.y_test, scores) > 0.8
+    assert det.feature_shape_ == toy.X_train.shape[1:] and det.device_ == "cpu"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_same_scores_other_seed_other_scores(name, toy):
+    def scores(seed):
+        return make(name).fit(toy.X_train, **fit_kwargs(name, toy), seed=seed).decision_function(toy.X_test)
+
+    first = scores(7)
+    np.testing.assert_array_equal(first, scores(7))
+    assert not np.allclose(first, scores(8))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_params_round_trip_and_stay_unchanged_by_fit(name, toy):
+    det = make(name)
+    params = det.get_params()
+    assert set(params) == set(detectors.get(name).param_names())
+    other = detectors.build(name).set_params(**params)
+    assert other.get_params() == params
+    assert clone(det).get_params() == params
+    det.fit(toy.X_train, **fit_kwargs(name, toy))
+    assert det.get_params() == params
+    with pytest.raises(UnknownNameError, match="valid: .*" + next(iter(params))):
+        det.set_params(no_such_parameter=1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_use_before_fit_raises(name, toy):
+    det = make(name)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        det.decision_function(toy.X_test)
+    assert issubclass(NotFittedError, AdrayError)
+    with pytest.raises(NotFittedError):
+        det.get_state()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_resume_from_a_mid_training_state_ends_with_the_same_scores(name, toy):
+    kwargs = {**fit_kwargs(name, toy), "X_val": toy.X_test, "y_val": toy.y_test, "seed": 5}
+    reports = []
+    full = make(name).fit(toy.X_train, callbacks=[reports.append], **kwargs)
+    n_iterations = reports[-1]["iteration"]
+    k = max(1, n_iterations // 2)
+
+    states = {}
+
+    def grab(report):
+        if report["iteration"] == k:
+            buffer = io.BytesIO()  # the trainable torch.save()s it: prove that round trip too
+            torch.save(detector.get_state(), buffer)
+            buffer.seek(0)
+            states["k"] = torch.load(buffer, weights_only=True)
+
+    detector = make(name)
+    detector.fit(toy.X_train, callbacks=[grab], **kwargs)
+    resumed_reports = []
+    resumed = make(name).fit(toy.X_train, callbacks=[resumed_reports.append], state=states["k"], **kwargs)
+
+    assert [r["iteration"] for r in resumed_reports] == list(range(k + 1, n_iterations + 1))
+    assert resumed_reports == reports[k:]
+    np.testing.assert_array_equal(resumed.decision_function(toy.X_test), full.decision_function(toy.X_test))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_state_from_another_method_or_shape_is_rejected(name, toy):
+    det = make(name).fit(toy.X_train, **fit_kwargs(name, toy))
+    state = det.get_state()
+    with pytest.raises(AdrayError, match="feature shape"):
+        make(name).fit(toy.X_train[:, :4], **fit_kwargs(name, toy), state=state)
+    with pytest.raises(AdrayError, match="saved by"):
+        make(name).fit(toy.X_train, **fit_kwargs(name, toy), state={**state, "class": "Other"})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_callbacks_get_the_documented_keys(name, toy):
+    with_val, without_val = [], []
+    make(name).fit(toy.X_train, **fit_kwargs(name, toy), X_val=toy.X_test, y_val=toy.y_test,
+                   callbacks=[with_val.append, without_val.append])
+    assert with_val == without_val and with_val  # every callback gets every report
+    for i, report in enumerate(with_val, start=1):
+        assert {"stage", "epoch", "iteration", "loss", "val_auc"} <= set(report)
+        assert isinstance(report["stage"], str) and report["iteration"] == i and report["epoch"] >= 1
+        assert all(isinstance(v, float) for k, v in report.items() if k not in ("stage", "epoch", "iteration"))
+        assert math.isfinite(report["loss"]) and 0.0 <= report["val_auc"] <= 1.0
+    for previous, report in zip(with_val, with_val[1:], strict=False):  # epochs count 1, 2, ... per stage
+        expected = previous["epoch"] + 1 if report["stage"] == previous["stage"] else 1
+        assert report["epoch"] == expected
+
+    reports = []
+    make(name).fit(toy.X_train, **fit_kwargs(name, toy), callbacks=[reports.append])
+    assert reports and all("val_auc" not in r for r in reports)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_read_only_input_is_accepted_and_left_untouched(name, toy):
+    X = toy.X_train.copy()
+    X.flags.writeable = False
+    X_test = toy.X_test.copy()
+    X_test.flags.writeable = False
+    det = make(name).fit(X, **fit_kwargs(name, toy))
+    det.decision_function(X_test)
+    np.testing.assert_array_equal(X, toy.X_train)
+    np.testing.assert_array_equal(X_test, toy.X_test)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_input_gives_a_clear_error(name, toy):
+    det = make(name)
+    X = toy.X_train.copy()
+    X[3, 1] = np.nan
+    with pytest.raises(AdrayError, match=r"X contains 1 NaN or infinite values .*row 3"):
+        det.fit(X, **fit_kwargs(name, toy))
+    with pytest.raises(AdrayError, match="at least 2 dimensions; got shape"):
+        det.fit(toy.X_train[:, 0], **fit_kwargs(name, toy))
+    with pytest.raises(AdrayError, match="y must have shape"):
+        det.fit(toy.X_train, y=np.zeros(3, dtype=np.int64))
+    with pytest.raises(AdrayError, match="give both or neither"):
+        det.fit(toy.X_train, **fit_kwargs(name, toy), X_val=toy.X_test)
+    det.fit(toy.X_train, **fit_kwargs(name, toy))
+    with pytest.raises(AdrayError, match=r"feature shape \(4,\), but the detector was fitted on \(8,\)"):
+        det.decision_function(toy.X_test[:, :4])
+
+
+def test_importing_the_registry_imports_neither_torch_nor_ray():
+    code = ("import sys, adray.detectors as d; d.names(); d.get('iforest');"
+            "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

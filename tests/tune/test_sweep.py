@@ -1,0 +1,208 @@
+"""Sweeps on a real local Ray: artifacts, errors, fractional GPUs, two nodes, retries and resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from adray import artifacts  # noqa: E402
+from adray.errors import AdrayError, UnknownNameError  # noqa: E402
+from adray.tune.summary import summary_table  # noqa: E402
+from adray.tune.sweep import SweepRequest, expand_trials, parse_set, run_sweep  # noqa: E402
+
+pytestmark = pytest.mark.ray
+REPO = Path(__file__).resolve().parents[2]
+PLUGIN = "sleepy=adray.detectors.testing:Sleepy"
+
+
+@pytest.fixture
+def plugin_env(monkeypatch):
+    # set before ray.init: Ray's workers inherit the driver's environment
+    monkeypatch.setenv("ADRAY_DETECTORS", PLUGIN)
+    monkeypatch.setenv("TUNE_GLOBAL_CHECKPOINT_S", "1")
+
+
+@pytest.fixture
+def local_ray(plugin_env):
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _outcomes(sweep: Path) -> list[dict]:
+    out = []
+    for folder in sorted(p for p in sweep.iterdir() if p.is_dir()):
+        outcome = artifacts.read_json(folder / artifacts.TRIAL)
+        if outcome is not None:
+            out.append({**outcome, "dir": folder})
+    return out
+
+
+def _max_overlap(outcomes) -> int:
+    events = sorted([(o["start_time"], 1) for o in outcomes] + [(o["end_time"], -1) for o in outcomes],
+                    key=lambda e: (e[0], e[1]))
+    best = running = 0
+    for _, step in events:
+        running += step
+        best = max(best, running)
+    return best
+
+
+def test_two_methods_two_seeds_write_every_artifact(local_ray, tmp_path):
+    request = SweepRequest(methods=["ae", "iforest"], datasets=["breast_cancer"], seeds=[110, 210],
+                           overrides=parse_set(["batch_size=64", "n_estimators=50"]), smoke=True,
+                           storage=str(tmp_path), name="two", verbose=0, checkpoint_every=1)
+    sweep = run_sweep(request)
+    outcomes = _outcomes(sweep)
+    assert sorted((o["config"]["method"], o["config"]["seed"]) for o in outcomes) == [
+        ("ae", 110), ("ae", 210), ("iforest", 110), ("iforest", 210)]
+    for o in outcomes:
+        assert o["status"] == "ok", o.get("error")
+        folder = o["dir"]
+        for name in (artifacts.METRICS, artifacts.ROC, artifacts.SCORES, artifacts.HISTORY, "params.json",
+                     "progress.csv", "result.json"):
+            assert (folder / name).stat().st_size > 0, f"{folder.name}/{name}"
+        assert json.loads((folder / "params.json").read_text())["trial"]["method"] == o["config"]["method"]
+        assert len(pd.read_parquet(folder / artifacts.SCORES)) == o["n_val"] + o["n_test"]
+        assert list(folder.glob("events.out.tfevents.*")), "TensorBoard logs missing"
+    iforest = [o for o in outcomes if o["config"]["method"] == "iforest"]
+    assert all(o["test"]["auc"] > 0.8 for o in iforest)
+    table = summary_table(sweep)
+    assert set(table.method) == {"ae", "iforest"} and (table.seeds == 2).all()
+
+
+def test_failing_detectors_are_recorded_and_the_sweep_goes_on(local_ray, tmp_path):
+    request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=[1],
+                           overrides=parse_set(["seconds_per_epoch=0", "fail_at_epoch=0,2", "nan_scores=false,true"]),
+                           storage=str(tmp_path), name="errors", verbose=0)
+    outcomes = _outcomes(run_sweep(request))
+    by_params = {(o["config"]["params"]["fail_at_epoch"], o["config"]["params"]["nan_scores"]): o for o in outcomes}
+    assert len(by_params) == 4
+    assert by_params[(0, False)]["status"] == "ok"
+    assert "failing on purpose" in by_params[(2, False)]["error"]
+    assert "non-finite" in by_params[(0, True)]["error"]
+
+
+def test_fractional_gpus_pack_four_trials_on_one_gpu(plugin_env, tmp_path):
+    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)  # a logical GPU
+    try:
+        request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=[1, 2, 3, 4],
+                               overrides=parse_set(["epochs=2", "seconds_per_epoch=2"]), gpus_per_trial=0.25,
+                               cpus_per_trial=0.25, storage=str(tmp_path), name="gpu", verbose=0)
+        outcomes = _outcomes(run_sweep(request))
+    finally:
+        ray.shutdown()
+    assert len(outcomes) == 4 and all(o["status"] == "ok" for o in outcomes)
+    assert _max_overlap(outcomes) == 4
+    assert all(o["device"] == "cpu" for o in outcomes)  # no CUDA here: the trial falls back, never fails
+
+
+def test_trials_spread_over_two_nodes(plugin_env, tmp_path):
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
+    cluster.add_node(num_cpus=2)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, log_to_driver=False)
+    try:
+        request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=[1, 2, 3, 4],
+                               overrides=parse_set(["epochs=2", "seconds_per_epoch=2"]), storage=str(tmp_path),
+                               name="nodes", verbose=0)
+        outcomes = _outcomes(run_sweep(request))
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    assert len(outcomes) == 4 and all(o["status"] == "ok" for o in outcomes)
+    assert len({o["node_id"] for o in outcomes}) == 2
+
+
+def test_a_killed_worker_is_retried_from_its_checkpoint(local_ray, tmp_path):
+    log, marker = tmp_path / "epochs.log", tmp_path / "crashed"
+    request = SweepRequest(
+        methods=["sleepy"], datasets=["synthetic"], seeds=[7],
+        overrides={"epochs": [4], "seconds_per_epoch": [0.3], "crash_at_epoch": [3], "crash_marker": [str(marker)],
+                   "log_path": [str(log)]},
+        storage=str(tmp_path), name="retry", verbose=0, checkpoint_every=1, max_failures=2,
+    )
+    (outcome,) = _outcomes(run_sweep(request))
+    assert marker.exists() and outcome["status"] == "ok" and outcome["attempt"] == 1
+    epochs = [line.split()[2] for line in log.read_text().splitlines()]
+    assert epochs == ["epoch=1", "epoch=2", "epoch=3", "epoch=3", "epoch=4"]  # 1 and 2 were not redone
+    history = pd.read_csv(outcome["dir"] / artifacts.HISTORY)
+    assert list(history.epoch) == [1, 2, 3, 4]
+
+
+def _grid(*args, storage):
+    env = {**os.environ, "ADRAY_DETECTORS": PLUGIN, "TUNE_GLOBAL_CHECKPOINT_S": "1", "RAY_USAGE_STATS_ENABLED": "0"}
+    return [sys.executable, str(REPO / "sweeps" / "grid.py"), *args, "--storage", str(storage)], env
+
+
+def test_killed_driver_resumes_without_rerunning_finished_trials(tmp_path):
+    log = tmp_path / "epochs.log"
+    args = ["--method", "sleepy", "--dataset", "synthetic", "--seeds", *map(str, range(1, 9)), "--name", "killed",
+            "--set", "epochs=3", "--set", "seconds_per_epoch=0.7", "--set", f"log_path={log}",
+            "--checkpoint-every", "1", "--verbose", "0", "--no-report"]
+    command, env = _grid(*args, storage=tmp_path)
+    driver = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    sweep = tmp_path / "killed"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(_outcomes(sweep) if sweep.exists() else []) < 3:
+        time.sleep(0.2)
+    time.sleep(2.5)  # let the experiment state record the finished trials
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    finished_before = {o["config"]["seed"]: o["end_time"] for o in _outcomes(sweep)}
+    assert 3 <= len(finished_before) < 8, "the kill should land mid-sweep"
+    state_file = max(sweep.glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
+    terminated = _terminated_seeds(state_file)
+    assert terminated, "the experiment state recorded no finished trial before the kill"
+
+    resumed = subprocess.run(_grid(*args, "--resume", storage=tmp_path)[0], env=env, capture_output=True,
+                             text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    outcomes = _outcomes(sweep)
+    assert sorted(o["config"]["seed"] for o in outcomes) == list(range(1, 9))  # all present, none duplicated
+    assert all(o["status"] == "ok" for o in outcomes)
+    for seed in terminated:  # recorded as finished: never run again
+        assert {o["config"]["seed"]: o["end_time"] for o in outcomes}[seed] == finished_before[seed]
+        runs = [line for line in log.read_text().splitlines() if f"seed={seed} epoch=1" in line]
+        assert len(runs) == 1
+
+
+def _terminated_seeds(state_file: Path) -> set[int]:
+    """Seeds of the trials Tune's experiment state records as finished (each trial is a JSON string)."""
+    trials = [json.loads(trial_json) for trial_json, _ in json.loads(state_file.read_text())["trial_data"]]
+    return {t["config"]["trial"]["seed"] for t in trials if t.get("status") == "TERMINATED"}
+
+
+def test_bad_requests_fail_before_anything_runs():
+    with pytest.raises(UnknownNameError, match="unknown detector 'nope'.*ae"):
+        expand_trials(SweepRequest(methods=["nope"]))
+    with pytest.raises(UnknownNameError, match="--set epochz.*ae: .*epochs"):
+        expand_trials(SweepRequest(methods=["ae"], overrides=parse_set(["epochz=3"])))
+    with pytest.raises(AdrayError, match=r"ae: epochs=-5 must be > 0"):
+        expand_trials(SweepRequest(methods=["ae"], overrides=parse_set(["epochs=-5"])))
+    with pytest.raises(AdrayError, match=r"learning_rate='fast' must be a number"):
+        expand_trials(SweepRequest(methods=["ae"], overrides=parse_set(["learning_rate=fast"])))
+    with pytest.raises(AdrayError, match="p_contamination"):
+        expand_trials(SweepRequest(methods=["ae"], overrides=parse_set(["p_contamination=1.5"])))
+    with pytest.raises(AdrayError, match="not available.*nsl_kdd"):
+        expand_trials(SweepRequest(methods=["ae"], datasets=["nsl_kdd"]))
+
+
+def test_gpus_on_a_cpu_only_cluster_are_refused_with_a_clear_message(tmp_path):
+    command, env = _grid("--method", "iforest", "--gpus-per-trial", "0.25", "--name", "nogpu", storage=tmp_path)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "asks for GPUs, but the Ray cluster has none" in result.stderr and "--gpus-per-trial 0" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list((tmp_path / "nogpu").glob("*/trial.json"))

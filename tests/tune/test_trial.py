@@ -1,0 +1,85 @@
+"""The trial runner without Ray: artifacts, errors recorded, resume from a checkpoint payload."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from adray import artifacts
+from adray.data import get_spec, load
+from adray.tune.trial import TrialConfig, minmax_scale, run_trial
+
+
+@pytest.fixture(autouse=True)
+def sleepy_registered(monkeypatch):
+    monkeypatch.setenv("ADRAY_DETECTORS", "sleepy=adray.detectors.testing:Sleepy")
+
+
+def _config(method="iforest", params=None, dataset="synthetic", checkpoint_every=1):
+    return TrialConfig(method=method, dataset=dataset, setting=get_spec(dataset).setting(), seed=110,
+                       params=params or {"n_estimators": 50}, checkpoint_every=checkpoint_every)
+
+
+def test_a_trial_writes_every_artifact_and_they_parse(tmp_path):
+    reports = []
+    outcome = run_trial(_config(), load("synthetic"), tmp_path, lambda m, s: reports.append((m, s)))
+    assert outcome["status"] == "ok" and outcome["error"] is None
+    assert outcome["test"]["auc"] > 0.95  # shifted and scattered anomalies are easy for a forest
+    on_disk = json.loads((tmp_path / artifacts.TRIAL).read_text())
+    assert on_disk["status"] == "ok" and on_disk["config"]["config_id"] == artifacts.config_id("iforest", {"n_estimators": 50})
+    metric = pd.read_csv(tmp_path / artifacts.METRICS)
+    assert list(metric.split) == ["val", "test"]
+    assert metric.set_index("split").loc["test", "auc"] == pytest.approx(outcome["test"]["auc"])
+    roc = pd.read_csv(tmp_path / artifacts.ROC)
+    assert set(roc.split) == {"val", "test"} and roc.fpr.between(0, 1).all()
+    scores = pd.read_parquet(tmp_path / artifacts.SCORES)
+    test = scores[scores.split == "test"]
+    assert len(test) == outcome["n_test"] and set(test["class"]) <= {"n0", "n1", "n2", "a0", "a1"}
+    assert (test.label == test["class"].str.startswith("a")).all()
+    history = pd.read_csv(tmp_path / artifacts.HISTORY)
+    assert list(history.epoch) == [1] and "val_auc" in history
+    assert len(reports) == 1 and reports[0][1] is not None  # checkpoint_every=1: the epoch carries a state
+
+
+def test_a_raising_detector_ends_its_trial_with_the_error_recorded(tmp_path):
+    outcome = run_trial(_config("sleepy", {"epochs": 3, "seconds_per_epoch": 0, "fail_at_epoch": 2}),
+                        load("synthetic"), tmp_path, lambda m, s: None)
+    assert outcome["status"] == "error" and "failing on purpose at epoch 2" in outcome["error"]
+    on_disk = json.loads((tmp_path / artifacts.TRIAL).read_text())
+    assert on_disk["status"] == "error" and "RuntimeError" in on_disk["error"] and on_disk["epochs"] == 1
+    assert not (tmp_path / artifacts.METRICS).exists()  # no result that could be mistaken for one
+
+
+def test_non_finite_scores_are_an_error_not_a_result(tmp_path):
+    outcome = run_trial(_config("sleepy", {"epochs": 1, "seconds_per_epoch": 0, "nan_scores": True}),
+                        load("synthetic"), tmp_path, lambda m, s: None)
+    assert outcome["status"] == "error" and "non-finite" in outcome["error"]
+
+
+def test_resume_continues_after_the_checkpointed_epoch(tmp_path):
+    log = tmp_path / "epochs.log"
+    params = {"epochs": 4, "seconds_per_epoch": 0, "log_path": str(log)}
+    saved = []
+    run_trial(_config("sleepy", params), load("synthetic"), tmp_path / "a", lambda m, s: saved.append(s))
+    log.unlink()
+    resumed = run_trial(_config("sleepy", params), load("synthetic"), tmp_path / "b", lambda m, s: None,
+                        resume=saved[1])  # the checkpoint taken after epoch 2
+    assert [line.split()[2] for line in log.read_text().splitlines()] == ["epoch=3", "epoch=4"]
+    history = pd.read_csv(tmp_path / "b" / artifacts.HISTORY)
+    assert list(history.epoch) == [1, 2, 3, 4]  # the epochs before the checkpoint are kept, not redone
+    assert resumed["attempt"] == 0 and resumed["status"] == "ok"
+
+
+def test_minmax_is_fitted_on_the_training_rows_only():
+    X = np.array([[0.0], [10.0], [5.0], [100.0]], dtype=np.float32)
+    train, test = minmax_scale(X, np.array([0, 1]), np.array([0, 1, 2]), np.array([3]))
+    np.testing.assert_allclose(train.ravel(), [0, 1, 0.5])
+    np.testing.assert_allclose(test.ravel(), [10.0])  # a test row may fall outside [0, 1]
+
+
+def test_images_are_not_rescaled(tmp_path):
+    ds = load("digits")
+    assert ds.meta.extra["scaling"] == "none"
+    outcome = run_trial(_config("iforest", dataset="digits"), ds, tmp_path, lambda m, s: None)
+    assert outcome["status"] == "ok"
