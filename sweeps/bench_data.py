@@ -17,7 +17,6 @@ Prints a table and writes results/bench/data.csv.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import shutil
@@ -32,6 +31,9 @@ import pyarrow.csv as pacsv
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
+sys.path.insert(0, str(REPO / "sweeps"))
+
+from benchlib import print_table, write_csv  # noqa: E402
 
 from adray.data import cache  # noqa: E402
 
@@ -50,7 +52,7 @@ def memory_kib() -> dict[str, int]:
     return out
 
 
-def write_csv(path: Path, rows: int, cols: int, seed: int = 0) -> None:
+def generate_csv(path: Path, rows: int, cols: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     chunk = 200_000
     names = [f"f{i}" for i in range(cols)] + ["label"]
@@ -72,7 +74,7 @@ def run(rows: int, cols: int, readers: int) -> list[dict]:
     (workdir / "csv").mkdir()
     csv_path = workdir / "csv" / "bench.csv"
     t = time.perf_counter()
-    write_csv(csv_path, rows, cols)
+    generate_csv(csv_path, rows, cols)
     print(f"generated {csv_path.stat().st_size / MIB:.0f} MiB CSV ({rows} x {cols}) in {time.perf_counter() - t:.1f} s")
     results = []
 
@@ -151,19 +153,8 @@ def main() -> None:
     print(f"machine: {machine}")
     results = run(args.rows, args.cols, args.readers)
     columns = ["measure", "seconds", "get_s_max", "private_mib_per_reader", "pss_mib_total", "note"]
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in results)) for c in columns}
-    print("  ".join(c.ljust(widths[c]) for c in columns))
-    for r in results:
-        print("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=[*columns, "rows", "cols", "machine"])
-        writer.writeheader()
-        for r in results:
-            writer.writerow({**r, "rows": args.rows, "cols": args.cols, "machine": machine})
-    print(f"wrote {out}")
-
+    print_table(results, columns)
+    write_csv(args.out, results, {"rows": args.rows, "cols": args.cols, "machine": machine})
 
 if __name__ == "__main__":
     main()

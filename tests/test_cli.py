@@ -57,3 +57,13 @@ def test_data_readme_documents_every_dataset():
     text = (Path(__file__).resolve().parents[1] / "data" / "README.md").read_text()
     for name in SPECS:
         assert f"`{name}`" in text, f"data/README.md does not document {name}"
+
+
+def test_methods_lists_every_detector_with_its_hyperparameters(capsys):
+    from adray.detectors import names
+
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    for name in names():
+        assert f"\n{name}: " in "\n" + out
+    assert "learning_rate=0.001" in out and "n_estimators=100" in out

@@ -210,6 +210,9 @@ def run_sweep(request: SweepRequest) -> Path | str:
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "1")  # CPU-only trials must not see GPUs
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # keep Tune's classic progress table
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+    # num_to_keep forces an experiment-state snapshot whenever old checkpoints are pruned, so a resume never
+    # points at a deleted one; that is intended, and cheap (a small JSON file), so Tune's warning is noise
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     import ray
     from ray import tune
 

@@ -52,9 +52,8 @@ def _load_checkpoint() -> dict | None:
     checkpoint = tune.get_checkpoint()
     if checkpoint is None:
         return None
-    with checkpoint.as_directory() as folder:
-        with open(Path(folder) / STATE_FILE, "rb") as fh:
-            return pickle.load(fh)
+    with checkpoint.as_directory() as folder, open(Path(folder) / STATE_FILE, "rb") as fh:
+        return pickle.load(fh)
 
 
 def _report(metrics: dict, payload: dict | None) -> None:
