@@ -1,4 +1,5 @@
-"""The ``adray`` command: ``adray datasets`` and ``adray prepare NAME``.
+"""The ``adray`` command: ``adray datasets``, ``adray methods``, ``adray prepare NAME`` and
+``adray report SWEEP_DIR``.
 
 User mistakes (a missing file, an unknown name, an impossible setting) are :class:`AdrayError`s:
 printed as one message, exit code 2, no traceback. ``ADRAY_DEBUG=1`` shows the traceback anyway.
@@ -85,6 +86,26 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+def cmd_methods(args) -> int:
+    import inspect
+
+    from adray.detectors import get, names
+    from adray.tune import spaces
+
+    for name in names():
+        cls = get(name)
+        doc = (inspect.getdoc(cls) or "").splitlines()[0] if inspect.getdoc(cls) else ""
+        params = inspect.signature(cls.__init__).parameters
+        defaults = ", ".join(f"{k}={p.default!r}" for k, p in params.items() if k != "self")
+        grid = spaces.default_grid(name)
+        print(f"{name}: {doc}")
+        print(f"  supervision: {cls.supervision}; GPU: {'yes' if cls.uses_gpu else 'no'}; "
+              f"default dataset: {spaces.default_dataset(name)}")
+        print(f"  hyperparameters: {defaults}")
+        print(f"  default grid: {grid or '(defaults only)'}")
+    return 0
+
+
 def cmd_prepare(args) -> int:
     from adray.data.cache import prepare
 
@@ -100,6 +121,18 @@ def cmd_prepare(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from adray.analysis.report import make_report
+
+    result = make_report(Path(args.sweep), reference=args.reference, metric=args.metric, fmt=args.format,
+                         std=args.std, transpose=args.transpose)
+    print(result.table, end="")
+    for warning in result.warnings:
+        print(f"adray: warning: {warning}", file=sys.stderr)
+    print(f"\nreport written to {_shown(result.report_dir.resolve())}/ (summary.md lists every file)", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adray", description="Ray-distributed anomaly-detection sweeps")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,11 +141,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="raw data folder (default: $ADRAY_DATA or ./data)")
     p.set_defaults(func=cmd_datasets)
 
+    p = sub.add_parser("methods", help="list the detectors, their hyperparameters and default sweep grids")
+    p.set_defaults(func=cmd_methods)
+
     p = sub.add_parser("prepare", help="convert a dataset's raw files into the Parquet cache")
     p.add_argument("names", nargs="+", metavar="NAME")
     p.add_argument("--rebuild", action="store_true", help="rebuild even if a current cache exists")
     p.add_argument("--data-dir", help="raw data folder (default: $ADRAY_DATA or ./data)")
     p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("report", help="tables, significance tests and plots of a finished (or partial) sweep")
+    p.add_argument("sweep", metavar="SWEEP_DIR", help="the sweep folder, e.g. results/<sweep>")
+    p.add_argument("--reference", metavar="METHOD", help="method tested against all others (default: first by name)")
+    p.add_argument("--metric", choices=["auc", "ap"], default="auc",
+                   help="selects configurations on validation and fills the table with test values (default auc)")
+    p.add_argument("--format", choices=["md", "latex", "csv"], default="md", help="format printed (all are written)")
+    p.add_argument("--std", action=argparse.BooleanOptionalAction, default=True, help="show ± std over seeds")
+    p.add_argument("--transpose", action="store_true", help="datasets as rows, methods as columns")
+    p.set_defaults(func=cmd_report)
     return parser
 
 
