@@ -47,6 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def report(folder) -> None:
+    """The sweep's report: method x dataset, mean ± std of test AUC over seeds (configuration chosen on
+    validation), plus tables, tests and plots under <sweep>/report/."""
+    if isinstance(folder, str):  # cloud storage: the analysis reads local files
+        print(f"artifacts are in {folder}; copy the folder locally and run `adray report <folder>`")
+        return
+    from adray.analysis.report import make_report
+
+    try:
+        result = make_report(folder)
+    except AdrayError as exc:
+        print(f"grid.py: the sweep finished but its report could not be made: {exc}", file=sys.stderr)
+        return
+    print(f"\ntest AUC, mean ± std over seeds, of each method's best-validation configuration:\n\n{result.table}")
+    print(f"artifacts: {folder}/<trial>/ (params.json, trial.json, metric.csv, roc.csv, scores.parquet, history.csv)")
+    print(f"report:    {result.report_dir}/ (tables, Wilcoxon tests, ROC and training plots; summary.md lists all)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -59,9 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         folder = run_sweep(request)
         if not args.no_report:
-            from adray.tune.summary import print_summary
-
-            print_summary(folder)
+            report(folder)
     except AdrayError as exc:
         if os.environ.get("ADRAY_DEBUG"):
             raise

@@ -15,7 +15,8 @@ ray = pytest.importorskip("ray")
 
 from adray import artifacts  # noqa: E402
 from adray.errors import AdrayError, UnknownNameError  # noqa: E402
-from adray.tune.summary import summary_table  # noqa: E402
+from adray.analysis.collect import collect  # noqa: E402
+from adray.analysis.select import select_configs  # noqa: E402
 from adray.tune.sweep import SweepRequest, expand_trials, parse_set, run_sweep  # noqa: E402
 
 pytestmark = pytest.mark.ray
@@ -75,8 +76,22 @@ def test_two_methods_two_seeds_write_every_artifact(local_ray, tmp_path):
         assert list(folder.glob("events.out.tfevents.*")), "TensorBoard logs missing"
     iforest = [o for o in outcomes if o["config"]["method"] == "iforest"]
     assert all(o["test"]["auc"] > 0.8 for o in iforest)
-    table = summary_table(sweep)
-    assert set(table.method) == {"ae", "iforest"} and (table.seeds == 2).all()
+    runs = collect(sweep)
+    assert len(runs) == 4 and set(runs.status) == {"ok"} and set(runs.method) == {"ae", "iforest"}
+    assert set(select_configs(runs).method) == {"ae", "iforest"}
+
+    # the analysis reads the real sweep folder end to end
+    from adray.analysis.report import make_report
+
+    result = make_report(sweep, reference="iforest")
+    merged = pd.read_csv(result.report_dir / "merged.csv")
+    row = merged[(merged.method == "iforest") & (merged.split == "test") & (merged.metric == "auc")]
+    assert row["mean"].item() == pytest.approx(sum(o["test"]["auc"] for o in iforest) / 2)
+    assert row["n"].item() == 2
+    assert "| iforest |" in result.table and "| ae |" in result.table
+    for png in ("roc", "history", "spread"):
+        (path,) = (result.report_dir / "plots").glob(f"{png}_*.png")
+        assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 1000
 
 
 def test_failing_detectors_are_recorded_and_the_sweep_goes_on(local_ray, tmp_path):

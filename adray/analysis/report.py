@@ -1,0 +1,240 @@
+"""``make_report``: a sweep folder in, ``<sweep>/report/`` out (tables, stats, plots, summary).
+
+Why one entry point that keeps going: a sweep is rarely perfect (killed trials, a crashed method, a
+typo in the reference name), and a report that stops at the first problem hides everything else. So
+each step writes what it can, problems become warnings in ``summary.md``, and only input that makes
+a report meaningless raises :class:`AdrayError`: a folder with no trials (before anything is
+written), a reference method the sweep does not have (raised after the rest is written, listing the
+methods present), a metric that is not a score.
+
+Order (STYLE.md §6.5): collect -> select on validation -> merge seeds -> tests -> tables -> plots.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from adray import artifacts
+from adray.analysis import plots as plots_mod
+from adray.analysis import tables as tables_mod
+from adray.analysis.collect import METRICS, REPORT_DIR, collect, group_order, looks_like_sweep
+from adray.analysis.merge import add_units, merge_seeds
+from adray.analysis.select import CELL, select_configs, selected_runs
+from adray.analysis.stats import compare
+from adray.errors import AdrayError
+
+SCORE_METRICS = tuple(m for m in METRICS if m != "threshold")  # higher is better
+FORMATS = tuple(tables_mod.RENDERERS)
+_MAX_LISTED = 30
+
+
+@dataclass
+class ReportResult:
+    """What :func:`make_report` produced: the main table text (in ``fmt``), files and warnings."""
+
+    report_dir: Path
+    table: str
+    fmt: str
+    reference: str | None
+    metric: str
+    methods: list[str]
+    counts: dict[str, int]
+    files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _slug(group: str) -> str:
+    """``p_contamination=0.01, n_train_anomalies=0`` -> ``p0.01_n0`` (file names)."""
+    match = re.match(r"p_contamination=([^,]+), n_train_anomalies=(.+)", group)
+    text = f"p{match.group(1)}_n{match.group(2)}" if match else group
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+
+
+def _write_csv(path: Path, frame: pd.DataFrame, files: list[Path]) -> None:
+    artifacts.write_frame(path, frame)
+    files.append(path)
+
+
+def _write_text(path: Path, text: str, files: list[Path]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    files.append(path)
+
+
+def _check_args(metric: str, fmt: str) -> None:
+    if metric not in SCORE_METRICS:
+        raise AdrayError(f"metric {metric!r} is not one of the scores trials record: {', '.join(SCORE_METRICS)}")
+    if fmt not in FORMATS:
+        raise AdrayError(f"format {fmt!r} is unknown; use one of {', '.join(FORMATS)}")
+
+
+def make_report(sweep_dir, reference: str | None = None, metric: str = "auc", fmt: str = "md",
+                std: bool = True, transpose: bool = False, plots: bool = True) -> ReportResult:
+    """Write the report of ``sweep_dir`` into ``sweep_dir/report/`` and return the main table and warnings.
+
+    ``reference``: the method every other is tested against (default: first alphabetically).
+    ``metric``: selects configurations (on validation) and fills the main table (on test).
+    ``fmt``: the format of the returned table (all three are written). ``std=False`` drops "± std".
+    """
+    _check_args(metric, fmt)
+    sweep_dir = Path(sweep_dir)
+    report_dir = sweep_dir / REPORT_DIR
+    try:
+        runs = collect(sweep_dir)
+    except AdrayError as exc:
+        if sweep_dir.is_dir() and looks_like_sweep(sweep_dir):
+            _write_text(report_dir / "summary.md", f"# Report of {sweep_dir}\n\nNo report: {exc}\n", [])
+        raise
+    files: list[Path] = []
+    warnings: list[str] = []
+    _write_csv(report_dir / "runs.parquet", runs, files)
+
+    counts = {s: int((runs["status"] == s).sum()) for s in ("ok", "error", "incomplete")}
+    problems = runs[runs["status"] != "ok"][["status", "method", "dataset", "setting_name", "seed", "config_id",
+                                            "error", "trial_dir"]]
+    if len(problems):
+        _write_csv(report_dir / "problems.csv", problems, files)
+        warnings.append(f"{counts['error']} trial(s) failed and {counts['incomplete']} are incomplete (no or "
+                        f"unreadable trial.json) out of {len(runs)}; listed in problems.csv")
+    if counts["ok"] == 0:
+        warnings.insert(0, f"none of the {len(runs)} trials finished ok: the tables have no numbers")
+    unusable = runs[runs[CELL + ["config_id"]].isna().any(axis=1)]
+    if len(unusable):
+        warnings.append(f"{len(unusable)} trial(s) have no readable params.json (method/dataset/setting unknown) "
+                        "and are left out of the tables")
+
+    methods = sorted(runs["method"].dropna().unique())
+    reference_error = None
+    if not methods:
+        _summary(report_dir, sweep_dir, runs, counts, None, metric, files, warnings, problems)
+        raise AdrayError(f"{sweep_dir}: none of the {len(runs)} trials has a readable params.json, so no method "
+                         f"is known; see {report_dir / 'problems.csv'}")
+    if reference is None:
+        reference = methods[0]
+    elif reference not in methods:
+        reference_error = (f"reference method {reference!r} is not in the sweep; methods present: "
+                           f"{', '.join(methods)}. The rest of the report (without p-values) was written to "
+                           f"{report_dir}")
+        warnings.append(reference_error)
+        reference = None
+
+    selected = select_configs(runs, metric)
+    for note in selected["note"].dropna().unique():
+        n = int((selected["note"] == note).sum())
+        warnings.append(f"{n} cell(s): {note}")
+    merged = add_units(merge_seeds(runs, selected))
+    units = merged.drop_duplicates(CELL)[[*CELL, "unit"]]
+    _write_csv(report_dir / "selected.csv", selected.merge(units, on=CELL, how="left"), files)
+    _write_csv(report_dir / "merged.csv", merged, files)
+    short = merged.drop_duplicates(CELL)
+    short = short[short["n_ok"] < short["n_expected"]]
+    if len(short):
+        warnings.append(f"{len(short)} cell(s) have fewer ok seeds than the sweep ran; merged.csv column "
+                        "seeds_missing lists them with the reason")
+
+    chosen = selected_runs(runs, selected)
+    per_seed = chosen[chosen["status"] == "ok"].merge(units, on=CELL, how="left")
+    metrics = tuple(dict.fromkeys((metric, "auc", "ap")))
+    comparison = compare(merged, per_seed, reference, metrics)
+    warnings += comparison.warnings
+    _write_csv(report_dir / "stats.csv", comparison.stats, files)
+    _write_csv(report_dir / "ranks.csv", comparison.ranks, files)
+
+    tables = tables_mod.build_tables(merged, comparison.stats, metric, reference)
+    texts = {f: render(tables, std=std, transpose=transpose) for f, render in tables_mod.RENDERERS.items()}
+    for f, text in texts.items():
+        _write_text(report_dir / f"main.{tables_mod.SUFFIX[f]}", text, files)
+
+    if plots:
+        _plots(report_dir, merged, per_seed, comparison, metric, files, warnings)
+
+    files.append(_summary(report_dir, sweep_dir, runs, counts, reference, metric, files, warnings, problems,
+                          methods))
+    _remove_stale(report_dir, files)
+    if reference_error:
+        raise AdrayError(reference_error)
+    return ReportResult(report_dir=report_dir, table=texts[fmt], fmt=fmt, reference=reference, metric=metric,
+                        methods=methods, counts=counts, files=files, warnings=warnings)
+
+
+def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings) -> None:
+    """Every plot per setting group; a plot that fails becomes a warning, never a lost report."""
+    folder = report_dir / "plots"
+    colour = plots_mod.colours(merged["method"].unique())
+    test = merged[merged["split"] == "test"]
+    for group in group_order(test["group"]):
+        slug, seeds = _slug(group), per_seed[per_seed["group"] == group]
+        cells = test[(test["group"] == group) & (test["metric"] == metric)]
+        auc_cells = test[(test["group"] == group) & (test["metric"] == "auc")]
+        jobs = [
+            ("ROC curves", partial(plots_mod.plot_roc, seeds, auc_cells, folder / f"roc_{slug}.png",
+                                   f"test ROC, all seeds averaged ({group})", colour)),
+            (f"val_{metric} over training", partial(_history, seeds, metric, folder / f"history_{slug}.png",
+                                                    group, colour)),
+            ("spread over seeds", partial(plots_mod.plot_spread, seeds, f"test_{metric}", folder / f"spread_{slug}.png",
+                                          f"test {metric} per seed ({group})", colour)),
+        ]
+        fr = comparison.friedman.get((metric, group))
+        if fr is not None and fr.ranks is not None and len(fr.ranks) >= 2:
+            title = (f"average rank, test {metric} ({group}); Friedman p={fr.p:.3g}" if math.isfinite(fr.p)
+                     else f"average rank, test {metric} ({group}); no Friedman test")
+            jobs.append(("critical-difference diagram",
+                         partial(plots_mod.plot_cd, fr.ranks, fr.cd, folder / f"cd_{slug}.png", title)))
+        for what, job in jobs:
+            try:
+                path = job()
+            except Exception as exc:  # noqa: BLE001 - a broken plot must not cost the report
+                warnings.append(f"{what} ({group}) failed: {type(exc).__name__}: {exc}")
+                continue
+            if path is None:
+                if len(cells):
+                    warnings.append(f"{what} ({group}): no trial of a chosen configuration has the files for it")
+            else:
+                files.append(path)
+
+
+def _remove_stale(report_dir: Path, files: list[Path]) -> None:
+    """Drop what an earlier report wrote and this one did not (old plots, an old problems.csv)."""
+    written = {Path(f) for f in files}
+    for stale in [report_dir / "problems.csv", *(report_dir / "plots").glob("*.png")]:
+        if stale.exists() and stale not in written:
+            stale.unlink()
+
+
+def _history(seeds, metric, path, group, colour):
+    """The validation metric over training; val_auc when the histories do not record val_<metric>."""
+    for column in dict.fromkeys((f"val_{metric}", "val_auc")):
+        found = plots_mod.plot_history(seeds, column, path, f"{column} over training ({group})", colour)
+        if found is not None:
+            return found
+    return None
+
+
+def _summary(report_dir, sweep_dir, runs, counts, reference, metric, files, warnings, problems,
+             methods=()) -> Path:
+    lines = [f"# Report of {sweep_dir}", "",
+             f"- trials: {len(runs)} ({counts['ok']} ok, {counts['error']} error, {counts['incomplete']} incomplete)",
+             f"- methods: {', '.join(methods) or '-'}; reference: {reference or '-'}",
+             f"- configurations chosen on validation {metric}; tables show test {metric}", "",
+             "## Files", ""]
+    lines += [f"- `{p.relative_to(report_dir)}`" for p in files] + ["- `summary.md` (this file)", ""]
+    lines += ["## Warnings", ""] + ([f"- {w}" for w in warnings] or ["- none"]) + [""]
+    if len(problems):
+        lines += [f"## Failed or incomplete trials ({len(problems)}; all in problems.csv)", "",
+                  "| status | method | dataset | seed | message | trial |", "|---|---|---|---|---|---|"]
+        for row in problems.head(_MAX_LISTED).itertuples(index=False):
+            message = "" if pd.isna(row.error) else str(row.error).replace("|", "\\|")[:120]
+            lines.append(f"| {row.status} | {row.method} | {row.dataset} | "
+                         f"{'' if pd.isna(row.seed) else row.seed} | {message} | {Path(row.trial_dir).name} |")
+        if len(problems) > _MAX_LISTED:
+            lines.append(f"\n... and {len(problems) - _MAX_LISTED} more in problems.csv")
+    _write_text(report_dir / "summary.md", "\n".join(lines) + "\n", [])
+    return report_dir / "summary.md"

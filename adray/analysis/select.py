@@ -1,0 +1,72 @@
+"""Pick each method's configuration on the VALIDATION metric; the report then shows its TEST metric.
+
+Why: choosing the configuration with the best test score and reporting that same score is selection
+on the test set (DeepOD's leak, STYLE.md §6.5); it inflates every method by its grid size. Here a
+cell is (method, dataset, setting); within it each configuration's score is the mean validation
+metric over its ``ok`` seeds (seeds whose validation metric is NaN do not count), and the winner is
+the highest mean, ties broken by more seeds, then by config_id (so the choice is deterministic). A
+cell with a single configuration uses it even without a validation metric; a cell whose
+configurations all lack one gets no selection (and a note) rather than a guess.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+CELL = ["method", "dataset", "setting_key"]
+# descriptive columns carried along with a cell (constant within it)
+CELL_INFO = ["setting_name", "group", "p_contamination", "n_train_anomalies", "normal", "anomalous",
+             "anomalous_train"]
+
+
+def usable(runs: pd.DataFrame) -> pd.DataFrame:
+    """Rows that belong to a cell (their params.json told method, dataset and setting)."""
+    return runs.dropna(subset=[*CELL, "config_id"])
+
+
+def cells(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell with its descriptive columns and how many configurations it has."""
+    runs = usable(runs)
+    info = runs.groupby(CELL, sort=True, dropna=False)[CELL_INFO].first()
+    info["n_configs"] = runs.groupby(CELL, sort=True)["config_id"].nunique()
+    return info.reset_index()
+
+
+def select_configs(runs: pd.DataFrame, metric: str = "auc") -> pd.DataFrame:
+    """Per cell: the chosen ``config_id`` and its ``params``, validation mean and n, and how it was chosen."""
+    col = f"val_{metric}"
+    runs = usable(runs)
+    table = cells(runs)
+    ok = runs[(runs["status"] == "ok") & np.isfinite(runs[col].astype(float))]
+    scored = (ok.groupby([*CELL, "config_id"], sort=False)[col].agg(val_mean="mean", val_n="count")
+              .reset_index()
+              .sort_values([*CELL, "val_mean", "val_n", "config_id"], ascending=[True] * 3 + [False, False, True],
+                           kind="mergesort"))
+    best = scored.drop_duplicates(CELL, keep="first")
+    out = table.merge(best, on=CELL, how="left")
+    out["selected_by"] = np.where(out["config_id"].notna(), "validation", None)
+    out["note"] = None
+
+    # a cell with one configuration and no usable validation metric still uses that configuration
+    single = out["config_id"].isna() & (out["n_configs"] == 1)
+    if single.any():
+        only = runs.drop_duplicates(CELL)[[*CELL, "config_id"]].rename(columns={"config_id": "_only"})
+        out = out.merge(only, on=CELL, how="left")
+        out.loc[single, "config_id"] = out.loc[single, "_only"]
+        out.loc[single, "selected_by"] = "only configuration"
+        out.loc[single, "note"] = f"no ok seed with a validation {metric}; its only configuration is used"
+        out = out.drop(columns="_only")
+    none = out["config_id"].isna()
+    out.loc[none, "note"] = (f"no configuration has an ok seed with a validation {metric}; "
+                             "nothing selected (see runs.parquet for the errors)")
+    params = runs.drop_duplicates([*CELL, "config_id"])[[*CELL, "config_id", "params"]]
+    out = out.merge(params, on=[*CELL, "config_id"], how="left")
+    out["val_n"] = out["val_n"].fillna(0).astype(int)
+    return out.rename(columns={"val_mean": f"val_{metric}_mean", "val_n": f"val_{metric}_n"})
+
+
+def selected_runs(runs: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
+    """The trials (every seed, any status) of each cell's chosen configuration."""
+    chosen = selected.dropna(subset=["config_id"])[[*CELL, "config_id"]]
+    return usable(runs).merge(chosen, on=[*CELL, "config_id"], how="inner")
