@@ -8,11 +8,10 @@ printed as one message, exit code 2, no traceback. ``ADRAY_DEBUG=1`` shows the t
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from adray.errors import AdrayError
+from adray.errors import run_guarded
 
 
 def _format_table(rows: list[list[str]], header: list[str]) -> str:
@@ -164,16 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except AdrayError as exc:
-        if os.environ.get("ADRAY_DEBUG"):
-            raise
-        print(f"adray: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("adray: interrupted", file=sys.stderr)
-        return 130
+    return run_guarded("adray", lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -27,3 +27,21 @@ class SettingError(AdrayError):
 
 class UnknownNameError(AdrayError):
     """A name (dataset, method, ...) is not registered; the message lists the valid ones."""
+
+
+def run_guarded(prog: str, call, interrupted: str = "interrupted") -> int:
+    """Run a command's body: an AdrayError becomes one line on stderr and exit code 2 (no traceback,
+    unless ADRAY_DEBUG=1), Ctrl-C exit code 130 with ``interrupted`` as the hint."""
+    import os
+    import sys
+
+    try:
+        return call() or 0
+    except AdrayError as exc:
+        if os.environ.get("ADRAY_DEBUG"):
+            raise
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: {interrupted}", file=sys.stderr)
+        return 130

@@ -14,14 +14,13 @@ n_train_anomalies, p_test, p_val, split_seed); several values make an axis of th
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
-from adray.errors import AdrayError  # noqa: E402
+from adray.errors import AdrayError, run_guarded  # noqa: E402
 from adray.tune import spaces  # noqa: E402
 from adray.tune.sweep import SweepRequest, parse_set, run_sweep  # noqa: E402
 
@@ -67,7 +66,8 @@ def report(folder) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
+
+    def sweep() -> None:
         request = SweepRequest(
             methods=args.method, datasets=args.dataset, seeds=args.seeds, overrides=parse_set(args.set),
             gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial, address=args.address,
@@ -78,16 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         folder = run_sweep(request)
         if not args.no_report:
             report(folder)
-    except AdrayError as exc:
-        if os.environ.get("ADRAY_DEBUG"):
-            raise
-        print(f"grid.py: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("grid.py: interrupted; continue with the same command plus --resume", file=sys.stderr)
-        return 130
-    return 0
 
+    return run_guarded("grid.py", sweep, "interrupted; continue with the same command plus --resume")
 
 if __name__ == "__main__":
     sys.exit(main())
