@@ -28,7 +28,7 @@ from adray.tune.sweep import SweepRequest, parse_set, run_sweep  # noqa: E402
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", action="append", required=True, help="detector name (repeat for several)")
-    p.add_argument("--dataset", action="append", help="dataset name (repeat); default: each method's embedded default")
+    p.add_argument("--dataset", action="append", help="dataset or dataset:setting (repeat); default: each method's embedded default")
     p.add_argument("--seeds", type=int, nargs="+", default=spaces.DEFAULT_SEEDS, help="trial seeds (default: %(default)s)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2", help="grid axis (repeat)")
     p.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPU share per trial, e.g. 0.25")

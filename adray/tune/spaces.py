@@ -7,7 +7,8 @@ replaces or adds an axis.
 
 from __future__ import annotations
 
-# the embedded dataset each method runs on by default (no download needed)
+# the embedded dataset each method runs on by default (no download needed), optionally with the name
+# of the dataset's setting to use ("dataset:setting"; otherwise the dataset's default setting)
 DEFAULT_DATASET: dict[str, str] = {
     "ae": "digits",
     "iforest": "breast_cancer",
@@ -25,7 +26,20 @@ DEFAULT_SEEDS: list[int] = [110, 210, 310, 410, 510]
 
 
 def default_dataset(method: str) -> str:
+    """``"dataset"`` or ``"dataset:setting"``: what ``--method NAME`` runs on when no --dataset is given."""
     return DEFAULT_DATASET.get(method, FALLBACK_DATASET)
+
+
+def split_dataset_arg(text: str) -> tuple[str, str | None]:
+    """``"nsl_kdd:r2ad2"`` -> ("nsl_kdd", "r2ad2"); ``"digits"`` -> ("digits", None); ``"odds:x"`` stays whole."""
+    from adray.data.catalog import CSV_PREFIX, ODDS_PREFIX
+
+    for prefix in (ODDS_PREFIX, CSV_PREFIX):
+        if text.startswith(prefix):
+            name, _, setting = text[len(prefix):].partition(":")
+            return prefix + name, setting or None
+    name, _, setting = text.partition(":")
+    return name, setting or None
 
 
 def default_grid(method: str) -> dict[str, list]:

@@ -136,9 +136,9 @@ def _check_override_keys(methods: list[str], overrides: dict[str, list]) -> None
         )
 
 
-def _settings_for(dataset: str, overrides: dict[str, list]) -> list[Setting]:
+def _settings_for(dataset: str, overrides: dict[str, list], preset: str | None = None) -> list[Setting]:
     spec = get_spec(dataset)
-    names = overrides.get("setting") or [spec.default_setting]
+    names = overrides.get("setting") or [preset or spec.default_setting]
     fields = {k: v for k, v in overrides.items() if k in SETTING_KEYS - {"setting"}}
     out = []
     for name in names:
@@ -165,9 +165,10 @@ def expand_trials(request: SweepRequest) -> list[dict]:
     for method in request.methods:
         smoke = dict(getattr(get(method), "smoke_params", {})) if request.smoke else {}
         datasets = request.datasets or [spaces.default_dataset(method)]
-        for dataset, params in itertools.product(datasets, _grid_for(method, request.overrides)):
+        for dataset_arg, params in itertools.product(datasets, _grid_for(method, request.overrides)):
+            dataset, preset = spaces.split_dataset_arg(dataset_arg)
             params = {**params, **smoke}
-            for setting in _settings_for(dataset, request.overrides):
+            for setting in _settings_for(dataset, request.overrides, preset):
                 for seed in request.seeds:
                     trials.append({
                         "method": method, "dataset": dataset, "setting": setting.to_dict(), "seed": int(seed),
