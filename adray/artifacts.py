@@ -93,6 +93,22 @@ def write_frame(path: Path, frame: pd.DataFrame) -> None:
         _atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
+FAILPOINT_ENV = "ADRAY_FAILPOINT"
+
+
+def failpoint(name: str) -> None:
+    """Fault injection for the fault suite: with ``ADRAY_FAILPOINT="<name>:<marker file>"`` the process
+    kills itself here, once (the marker records that it happened). A no-op otherwise."""
+    spec = os.environ.get(FAILPOINT_ENV, "")
+    point, _, marker = spec.partition(":")
+    if point != name or not marker or os.path.exists(marker):
+        return
+    open(marker, "w").close()
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def write_trial(
     directory: Path,
     outcome: dict,
@@ -106,6 +122,7 @@ def write_trial(
     for name, frame in ((METRICS, metrics), (ROC, roc), (SCORES, scores), (HISTORY, history)):
         if frame is not None:
             write_frame(directory / name, frame)
+            failpoint(f"after-{name}")
     write_json(directory / TRIAL, outcome)
 
 

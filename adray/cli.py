@@ -105,6 +105,13 @@ def cmd_methods(args) -> int:
     return 0
 
 
+def cmd_check_cluster(args) -> int:
+    from adray.tune.cluster_config import check_cluster_file
+
+    print(check_cluster_file(args.file))
+    return 0
+
+
 def cmd_prepare(args) -> int:
     from adray.data.cache import prepare
 
@@ -142,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("methods", help="list the detectors, their hyperparameters and default sweep grids")
     p.set_defaults(func=cmd_methods)
+
+    p = sub.add_parser("check-cluster", help="validate a Ray cluster-launcher file (YAML + Ray's schema) before ray up")
+    p.add_argument("file", nargs="?", default="cluster.yaml")
+    p.set_defaults(func=cmd_check_cluster)
 
     p = sub.add_parser("prepare", help="convert a dataset's raw files into the Parquet cache")
     p.add_argument("names", nargs="+", metavar="NAME")

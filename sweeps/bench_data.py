@@ -1,6 +1,6 @@
 """Benchmark: prepare, load and share a 1,000,000 x 50 dataset.
 
-    python sweeps/bench_data.py [--rows 1000000] [--cols 50] [--readers 4]
+    python sweeps/bench_data.py [--rows 1000000] [--cols 50] [--readers 1 2 4 8]
 
 Measures, side by side in one run:
 - cold prepare: CSV -> Parquet cache (parse, convert, write) and read back;
@@ -64,10 +64,32 @@ def generate_csv(path: Path, rows: int, cols: int, seed: int = 0) -> None:
             w.write_table(pa.table({**{names[i]: X[:, i] for i in range(cols)}, "label": y}))
 
 
-def run(rows: int, cols: int, readers: int) -> list[dict]:
+def shared_reader(refs):
+    """A trial's view of the dataset from the object store (runs in a fresh Ray worker)."""
+    from adray.tune.store import get_dataset
+
+    before = memory_kib()
+    t0 = time.perf_counter()
+    X = get_dataset(refs[0]).X
+    got = time.perf_counter() - t0
+    checksum = float(X.sum(dtype=np.float64))  # touch every byte
+    return {"get_s": got, "before": before, "after": memory_kib(), "checksum": checksum}
+
+
+def independent_reader(data_dir):
+    """A trial that loads the dataset from the Parquet cache itself."""
+    before = memory_kib()
+    t0 = time.perf_counter()
+    X = cache.load("csv:bench", Path(data_dir)).X
+    got = time.perf_counter() - t0
+    checksum = float(X.sum(dtype=np.float64))
+    return {"get_s": got, "before": before, "after": memory_kib(), "checksum": checksum}
+
+
+def run(rows: int, cols: int, readers: list[int]) -> list[dict]:
     import ray
 
-    from adray.tune.store import get_dataset, put_dataset
+    from adray.tune.store import put_dataset
 
     workdir = Path(tempfile.mkdtemp(prefix="adray-bench-"))
     os.environ["ADRAY_DATA"] = str(workdir)
@@ -96,42 +118,20 @@ def run(rows: int, cols: int, readers: int) -> list[dict]:
         ref = put_dataset(dataset)
         record("object store put (driver)", time.perf_counter() - t)
 
-        @ray.remote(num_cpus=2 / readers, max_calls=1)
-        def shared_reader(refs):
-            before = memory_kib()
-            t0 = time.perf_counter()
-            ds = get_dataset(refs[0])
-            X = ds.X
-            got = time.perf_counter() - t0
-            checksum = float(X.sum(dtype=np.float64))  # touch every byte
-            return {"get_s": got, "touch_s": time.perf_counter() - t0, "before": before, "after": memory_kib(),
-                    "checksum": checksum}
-
-        @ray.remote(num_cpus=2 / readers, max_calls=1)
-        def independent_reader(data_dir):
-            before = memory_kib()
-            t0 = time.perf_counter()
-            ds = cache.load("csv:bench", Path(data_dir))
-            X = ds.X
-            got = time.perf_counter() - t0
-            checksum = float(X.sum(dtype=np.float64))
-            return {"get_s": got, "touch_s": time.perf_counter() - t0, "before": before, "after": memory_kib(),
-                    "checksum": checksum}
-
-        for name, launch in (
-            ("object store", lambda: [shared_reader.remote([ref]) for _ in range(readers)]),
-            ("independent loads", lambda: [independent_reader.remote(str(workdir)) for _ in range(readers)]),
-        ):
-            t = time.perf_counter()
-            out = ray.get(launch())
-            wall = time.perf_counter() - t
-            private = [o["after"]["rss_anon"] - o["before"]["rss_anon"] for o in out]
-            pss = [o["after"]["pss"] - o["before"]["pss"] for o in out]
-            record(f"{readers} concurrent readers: {name}", wall,
-                   get_s_max=round(max(o["get_s"] for o in out), 4),
-                   private_mib_per_reader=round(float(np.mean(private)) / 1024, 1),
-                   pss_mib_total=round(sum(pss) / 1024, 1),
-                   note=f"dataset X = {nbytes / MIB:.0f} MiB")
+        shared = ray.remote(max_calls=1)(shared_reader)
+        independent = ray.remote(max_calls=1)(independent_reader)
+        for n in readers:
+            for name, task, arg in (("object store", shared, [ref]), ("independent loads", independent, str(workdir))):
+                t = time.perf_counter()
+                out = ray.get([task.options(num_cpus=2 / n).remote(arg) for _ in range(n)])
+                wall = time.perf_counter() - t
+                private = [o["after"]["rss_anon"] - o["before"]["rss_anon"] for o in out]
+                pss = [o["after"]["pss"] - o["before"]["pss"] for o in out]
+                record(f"{n} concurrent readers: {name}", wall, readers=n,
+                       get_s_max=round(max(o["get_s"] for o in out), 4),
+                       private_mib_per_reader=round(float(np.mean(private)) / 1024, 1),
+                       pss_mib_total=round(sum(pss) / 1024, 1),
+                       note=f"dataset X = {nbytes / MIB:.0f} MiB")
     finally:
         ray.shutdown()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -142,7 +142,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cols", type=int, default=50)
-    parser.add_argument("--readers", type=int, default=4)
+    parser.add_argument("--readers", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--out", default=str(REPO / "results" / "bench" / "data.csv"))
     args = parser.parse_args()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -152,7 +152,7 @@ def main() -> None:
     machine = f"{platform.node()} {os.cpu_count()} cpu, python {platform.python_version()}, ray {ray.__version__}, pyarrow {pa.__version__}"
     print(f"machine: {machine}")
     results = run(args.rows, args.cols, args.readers)
-    columns = ["measure", "seconds", "get_s_max", "private_mib_per_reader", "pss_mib_total", "note"]
+    columns = ["measure", "seconds", "readers", "get_s_max", "private_mib_per_reader", "pss_mib_total", "note"]
     print_table(results, columns)
     write_csv(args.out, results, {"rows": args.rows, "cols": args.cols, "machine": machine})
 

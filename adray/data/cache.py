@@ -161,6 +161,7 @@ def build(spec: DatasetSpec, files: list[Path], data_dir: Path) -> Dataset:
         ) from exc
     if len(raw.X) == 0:
         raise MalformedFileError(raw_dir(spec, data_dir), f"no usable rows for {spec.name!r} (all dropped?)")
+    _check_finite(spec, raw)
     labels = np.asarray(raw.labels).astype(str)
     default = spec.settings.get(spec.default_setting)
     classes, counts = np.unique(labels, return_counts=True)
@@ -177,6 +178,22 @@ def build(spec: DatasetSpec, files: list[Path], data_dir: Path) -> Dataset:
                "scaling": spec.scaling},
     )
     return Dataset.from_arrays(raw.X, labels, meta, groups=raw.groups, official_test=raw.official_test)
+
+
+def _check_finite(spec: DatasetSpec, raw) -> None:
+    """NaN or Inf features would silently poison every trial: name the first one and refuse."""
+    flat = np.asarray(raw.X).reshape(len(raw.X), -1)
+    bad = ~np.isfinite(flat)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        names = list(raw.feature_names)
+        feature = names[col] if len(names) == flat.shape[1] else f"#{col}"
+        raise MalformedFileError(
+            spec.name,
+            f"{int(bad.any(axis=1).sum())} row(s) have NaN or Inf features, the first is row {row} "
+            f"(feature {feature!r} = {flat[row, col]}); remove or impute those values in the raw file(s) "
+            f"in {spec.raw_dir_name}/ and prepare again",
+        )
 
 
 def _write_atomically(dataset: Dataset, path: Path) -> None:

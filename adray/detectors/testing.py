@@ -5,8 +5,9 @@ and controllable failures. Register them for a sweep with ``ADRAY_DETECTORS`` (s
 
 ``Sleepy`` scores by the distance to the training mean (so it separates shifted anomalies), sleeps
 ``seconds_per_epoch`` per epoch, appends one line per epoch it runs to ``log_path``, and can fail on
-purpose: raise at an epoch, produce NaN scores, or kill its own process once at an epoch (a worker
-crash; ``crash_marker`` records that it happened so the retry does not crash again).
+purpose: raise at an epoch, diverge (NaN loss) at an epoch, produce NaN scores, or kill its own
+process once at an epoch (a worker crash; ``crash_marker`` records that it happened so the retry does
+not crash again).
 """
 
 from __future__ import annotations
@@ -24,15 +25,16 @@ from adray.detectors.base import BaseDetector
 class Sleepy(BaseDetector):
     smoke_params: ClassVar[dict] = {"epochs": 2, "seconds_per_epoch": 0.0}
     param_bounds: ClassVar[dict] = {"seconds_per_epoch": (0, None), "fail_at_epoch": (0, None),
-                                    "crash_at_epoch": (0, None)}
+                                    "crash_at_epoch": (0, None), "nan_loss_at_epoch": (0, None)}
 
     def __init__(self, *, epochs: int = 3, seconds_per_epoch: float = 0.2, fail_at_epoch: int = 0,
-                 nan_scores: bool = False, crash_at_epoch: int = 0, crash_marker: str = "",
-                 log_path: str = "") -> None:
+                 nan_scores: bool = False, nan_loss_at_epoch: int = 0, crash_at_epoch: int = 0,
+                 crash_marker: str = "", log_path: str = "") -> None:
         self.epochs = epochs
         self.seconds_per_epoch = seconds_per_epoch
         self.fail_at_epoch = fail_at_epoch
         self.nan_scores = nan_scores
+        self.nan_loss_at_epoch = nan_loss_at_epoch
         self.crash_at_epoch = crash_at_epoch
         self.crash_marker = crash_marker
         self.log_path = log_path
@@ -52,7 +54,10 @@ class Sleepy(BaseDetector):
                 raise RuntimeError(f"failing on purpose at epoch {epoch}")
             time.sleep(self.seconds_per_epoch)
             self.epoch_ = epoch
-            report = {"stage": "train", "epoch": epoch, "iteration": epoch, "loss": 1.0 / epoch}
+            loss = float("nan") if epoch == self.nan_loss_at_epoch else 1.0 / epoch
+            if not np.isfinite(loss):  # what the torch template does when training diverges
+                raise FloatingPointError(f"training diverged: loss is {loss} at epoch {epoch}")
+            report = {"stage": "train", "epoch": epoch, "iteration": epoch, "loss": loss}
             if X_val is not None:
                 report["val_auc"] = self._val_auc(X_val, y_val)
             self._report(callbacks, report)

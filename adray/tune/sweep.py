@@ -206,6 +206,37 @@ def _trial_dirname(trial) -> str:
     return trial_dirname(trial.config, trial.trial_id)
 
 
+def check_writable(root: Path) -> None:
+    """Fail before anything runs if results cannot be written under ``root``."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".adray-write-test-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise AdrayError(
+            f"cannot write results to the storage folder {root} ({exc.strerror or exc}): pass a writable "
+            "--storage folder (default: results/ of the checkout), or a cloud URI such as s3://bucket/adray"
+        ) from None
+
+
+def load_datasets(trials: list[dict]) -> dict:
+    """Each dataset of the sweep, loaded once, with every setting checked against its classes."""
+    from adray.data.cache import load
+
+    from adray.data.settings import make_split
+
+    datasets = {}
+    for name in sorted({t["dataset"] for t in trials}):
+        datasets[name] = load(name)
+        for setting in {json.dumps(t["setting"], sort_keys=True) for t in trials if t["dataset"] == name}:
+            seed = next(t["seed"] for t in trials if t["dataset"] == name)
+            # a split is cheap index arithmetic: drawing one proves the setting is possible (classes exist,
+            # enough known anomalies, splits non-empty) before any trial is scheduled
+            make_split(datasets[name], Setting.from_dict(json.loads(setting)), seed)
+    return datasets
+
+
 def run_sweep(request: SweepRequest) -> Path | str:
     """Run (or resume) the sweep; returns its folder."""
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "1")  # CPU-only trials must not see GPUs
@@ -217,7 +248,6 @@ def run_sweep(request: SweepRequest) -> Path | str:
     import ray
     from ray import tune
 
-    from adray.data.cache import load
     from adray.tune.resources import check_cluster, trial_resources
     from adray.tune.store import put_dataset
     from adray.tune.trainable import adray_trial
@@ -228,24 +258,21 @@ def run_sweep(request: SweepRequest) -> Path | str:
     trials = expand_trials(request)
     resources = trial_resources(request.cpus_per_trial, request.gpus_per_trial)
     local = "://" not in root
+    if local:
+        check_writable(Path(root))
     if request.resume:
         if not tune.Tuner.can_restore(path):
             raise AdrayError(f"--resume: nothing to resume at {path} (no tuner.pkl); run without --resume to start it")
     elif local and Path(path).exists() and any(Path(path).iterdir()):
         raise AdrayError(f"sweep folder {path} already exists: add --resume to continue it, or pick a new --name")
+    datasets = load_datasets(trials)  # before Ray starts: a dataset problem is reported in a second
 
     if not ray.is_initialized():
         ray.init(address=request.address, include_dashboard=None, log_to_driver=request.verbose > 1)
     cluster = check_cluster(resources["cpu"], resources["gpu"], request.autoscale)
     print(f"adray: {len(trials)} trials -> {path}  [{cluster}; per trial {resources['cpu']:g} CPU, "
           f"{resources['gpu']:g} GPU]", flush=True)
-
-    refs = {}
-    for dataset in sorted({t["dataset"] for t in trials}):
-        loaded = load(dataset)
-        for setting in {json.dumps(t["setting"], sort_keys=True) for t in trials if t["dataset"] == dataset}:
-            Setting.from_dict(json.loads(setting)).validate(loaded)  # classes exist, enough anomalies...
-        refs[dataset] = [put_dataset(loaded)]  # one copy in the object store per sweep
+    refs = {name: [put_dataset(dataset)] for name, dataset in datasets.items()}  # one copy per sweep
     sweep_dir = path if local else None
     trainable = tune.with_resources(tune.with_parameters(adray_trial, datasets=refs, sweep_dir=sweep_dir), resources)
 

@@ -2,10 +2,8 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -14,9 +12,9 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from adray import artifacts  # noqa: E402
-from adray.errors import AdrayError, UnknownNameError  # noqa: E402
 from adray.analysis.collect import collect  # noqa: E402
 from adray.analysis.select import select_configs  # noqa: E402
+from adray.errors import AdrayError, UnknownNameError  # noqa: E402
 from adray.tune.sweep import SweepRequest, expand_trials, parse_set, run_sweep  # noqa: E402
 
 pytestmark = pytest.mark.ray
@@ -158,45 +156,6 @@ def test_a_killed_worker_is_retried_from_its_checkpoint(local_ray, tmp_path):
 def _grid(*args, storage):
     env = {**os.environ, "ADRAY_DETECTORS": PLUGIN, "TUNE_GLOBAL_CHECKPOINT_S": "1", "RAY_USAGE_STATS_ENABLED": "0"}
     return [sys.executable, str(REPO / "sweeps" / "grid.py"), *args, "--storage", str(storage)], env
-
-
-def test_killed_driver_resumes_without_rerunning_finished_trials(tmp_path):
-    log = tmp_path / "epochs.log"
-    args = ["--method", "sleepy", "--dataset", "synthetic", "--seeds", *map(str, range(1, 9)), "--name", "killed",
-            "--set", "epochs=3", "--set", "seconds_per_epoch=0.7", "--set", f"log_path={log}",
-            "--checkpoint-every", "1", "--verbose", "0", "--no-report"]
-    command, env = _grid(*args, storage=tmp_path)
-    driver = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    sweep = tmp_path / "killed"
-    deadline = time.time() + 120
-    while time.time() < deadline and len(_outcomes(sweep) if sweep.exists() else []) < 3:
-        time.sleep(0.2)
-    time.sleep(2.5)  # let the experiment state record the finished trials
-    os.killpg(driver.pid, signal.SIGKILL)
-    driver.wait()
-    finished_before = {o["config"]["seed"]: o["end_time"] for o in _outcomes(sweep)}
-    assert 3 <= len(finished_before) < 8, "the kill should land mid-sweep"
-    state_file = max(sweep.glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
-    terminated = _terminated_seeds(state_file)
-    assert terminated, "the experiment state recorded no finished trial before the kill"
-
-    resumed = subprocess.run(_grid(*args, "--resume", storage=tmp_path)[0], env=env, capture_output=True,
-                             text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    outcomes = _outcomes(sweep)
-    assert sorted(o["config"]["seed"] for o in outcomes) == list(range(1, 9))  # all present, none duplicated
-    assert all(o["status"] == "ok" for o in outcomes)
-    for seed in terminated:  # recorded as finished: never run again
-        assert {o["config"]["seed"]: o["end_time"] for o in outcomes}[seed] == finished_before[seed]
-        runs = [line for line in log.read_text().splitlines() if f"seed={seed} epoch=1" in line]
-        assert len(runs) == 1
-
-
-def _terminated_seeds(state_file: Path) -> set[int]:
-    """Seeds of the trials Tune's experiment state records as finished (each trial is a JSON string)."""
-    trials = [json.loads(trial_json) for trial_json, _ in json.loads(state_file.read_text())["trial_data"]]
-    return {t["config"]["trial"]["seed"] for t in trials if t.get("status") == "TERMINATED"}
 
 
 def test_bad_requests_fail_before_anything_runs():

@@ -36,6 +36,13 @@ def read_file(root: Path, files: list[Path]) -> RawData:
             raise MalformedFileError(path, f"column {name!r} is not numeric{_first_bad(column)}")
         columns.append(column.cast(pa.float32()).to_numpy())
     X = np.column_stack(columns) if len(columns) > 1 else columns[0][:, None]
+    bad = ~np.isfinite(X)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise MalformedFileError(
+            path, f"column {features[col]!r} is {X[row, col]} ({int(bad.any(axis=1).sum())} row(s) have NaN/Inf "
+            "features); remove or impute them", line=int(row) + 2,
+        )
     labels = table.column(label_name).cast(pa.string()).to_numpy(zero_copy_only=False)
     return RawData(X, labels, features)
 
