@@ -23,6 +23,11 @@ __all__ = ["BaseDetector", "EpochCallback", "NotFittedError", "build", "get", "n
 REGISTRY: dict[str, str] = {
     "ae": "adray.detectors.ae:AutoEncoder",
     "iforest": "adray.detectors.iforest:IForest",
+    "amsl": "adray.detectors.amsl:AMSL",
+    "deepsvdd": "adray.detectors.deepsvdd:DeepSVDD",
+    "deepsad": "adray.detectors.deepsad:DeepSAD",
+    "devnet": "adray.detectors.devnet:DevNet",
+    "repen": "adray.detectors.repen:REPEN",
 }
 
 # Plug-ins: ADRAY_DETECTORS="name=package.module:Class,..." adds detectors without editing adray. Ray
@@ -40,12 +45,9 @@ def _plugins() -> dict[str, str]:
         out[name.strip()] = target.strip()
     return out
 
-# ---- future: PyOD adapter -------------------------------------------------------------------
-# Names of the form "pyod:<Name>" (e.g. "pyod:LOF") will resolve here to an adapter class that wraps
-# pyod.models.<module>.<Name> behind BaseDetector (sign already PyOD's). Not implemented yet:
-# get() rejects them with UnknownNameError until then.
+# Names of the form "pyod:<Name>" (e.g. "pyod:ECOD") resolve to an adapter wrapping that PyOD class
+# behind BaseDetector (adray.detectors.pyod_adapter; PyOD is an optional extra, imported only then).
 PYOD_PREFIX = "pyod:"
-# ---------------------------------------------------------------------------------------------
 
 
 def _registry() -> dict[str, str]:
@@ -59,10 +61,14 @@ def names() -> list[str]:
 
 def get(name: str) -> type[BaseDetector]:
     """The detector class registered as ``name`` (imports its module)."""
+    if str(name).startswith(PYOD_PREFIX):
+        from adray.detectors.pyod_adapter import pyod_detector
+
+        return pyod_detector(name)
     registry = _registry()
     if name not in registry:
-        hint = " (the pyod: adapter is not implemented yet)" if str(name).startswith(PYOD_PREFIX) else ""
-        raise UnknownNameError(f"unknown detector {name!r}{hint}; valid: {', '.join(names())}")
+        raise UnknownNameError(f"unknown detector {name!r}; valid: {', '.join(names())}, or pyod:<Name> for any "
+                               "PyOD detector")
     module, _, attribute = registry[name].partition(":")
     try:
         return getattr(importlib.import_module(module), attribute)

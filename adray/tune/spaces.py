@@ -12,6 +12,11 @@ from __future__ import annotations
 DEFAULT_DATASET: dict[str, str] = {
     "ae": "digits",
     "iforest": "breast_cancer",
+    "amsl": "basic_motions",
+    "deepsvdd": "breast_cancer:unsupervised",
+    "deepsad": "breast_cancer",
+    "devnet": "breast_cancer",
+    "repen": "breast_cancer:unsupervised",
 }
 FALLBACK_DATASET = "synthetic"
 
@@ -19,6 +24,15 @@ FALLBACK_DATASET = "synthetic"
 GRIDS: dict[str, dict[str, list]] = {
     "ae": {"epochs": [150], "batch_size": [32, 64], "learning_rate": [1e-3]},
     "iforest": {"n_estimators": [100, 300]},
+    # SEEDS.md §10: R = 7 views, 500 memory slots, filters 32/64/128, lambda1 1, lambda2 2e-4, batch 16;
+    # 100 epochs is the original (a GPU budget): 20 keeps the default sweep to minutes on a CPU
+    "amsl": {"epochs": [20], "batch_size": [16], "learning_rate": [1e-3]},
+    # Deep-SVDD / Deep-SAD (SEEDS.md §2.7): pre-trained AE then the hypersphere; dropout as ARGUE's AE
+    "deepsvdd": {"pretrain_epochs": [50], "epochs": [50], "batch_size": [32], "dropout": [0.0, 0.1]},
+    "deepsad": {"pretrain_epochs": [50], "epochs": [50], "batch_size": [32], "dropout": [0.0, 0.1]},
+    # DevNet (Pang et al. 2019): the paper's 20-unit network and its deeper 1000-250-20 option
+    "devnet": {"epochs": [50], "hidden_dims": [[20], [1000, 250, 20]]},
+    "repen": {"epochs": [30], "embedding_dim": [20, 50]},
 }
 
 # the seeds' seeds (ARGUE and R2-AD2, SEEDS.md §8)

@@ -185,7 +185,8 @@ def expand_trials(request: SweepRequest) -> list[dict]:
 def sweep_name(request: SweepRequest) -> str:
     if request.name:
         return request.name
-    return "+".join(request.methods) + "_" + dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    methods = "+".join(request.methods).replace(":", "-")
+    return methods + "_" + dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
 def storage_root(storage: str) -> str:
@@ -195,7 +196,7 @@ def storage_root(storage: str) -> str:
 def latest_sweep(root: str, methods: list[str]) -> str | None:
     if "://" in root or not Path(root).is_dir():
         return None
-    prefix = "+".join(methods) + "_"
+    prefix = "+".join(methods).replace(":", "-") + "_"
     candidates = [p for p in Path(root).iterdir() if p.is_dir() and p.name.startswith(prefix)]
     return max(candidates, key=lambda p: p.stat().st_mtime).name if candidates else None
 

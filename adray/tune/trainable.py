@@ -27,7 +27,8 @@ def trial_dirname(trial_config: dict, trial_id: str) -> str:
     t = trial_config.get("trial", trial_config)
     cid = artifacts.config_id(t["method"], t["params"])[:6]
     setting = t["setting"].get("name") or "setting"
-    return f"{t['method']}_{t['dataset']}_{setting}_{cid}_seed{t['seed']}_{trial_id}"
+    name = f"{t['method']}_{t['dataset']}_{setting}_{cid}_seed{t['seed']}_{trial_id}"
+    return name.replace(":", "-").replace("/", "-")  # pyod:ECOD, odds:x -> safe on every filesystem
 
 
 def trial_directory(config: dict, sweep_dir: str | None) -> Path:

@@ -11,6 +11,19 @@ class Toy:
     X_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
+    y_train: np.ndarray | None = None  # 1 = known anomaly; None: every training row is normal
+
+
+def with_known_anomalies(toy: Toy, n: int = 64, seed: int = 7) -> Toy:
+    """The toy plus ``n`` labelled training anomalies drawn like its test anomalies (for detectors that
+    cannot train without known anomalies, e.g. DevNet)."""
+    rng = np.random.default_rng(seed)
+    flat = toy.X_train.reshape(len(toy.X_train), -1)
+    mean, std = flat.mean(axis=0), flat.std(axis=0)
+    known = mean + std * (rng.normal(size=(n, flat.shape[1])) + 3.0 * rng.choice([-1.0, 1.0], size=(n, flat.shape[1])))
+    X = np.concatenate([flat, known]).astype(np.float32).reshape(-1, *toy.X_train.shape[1:])
+    y = np.r_[np.zeros(len(flat)), np.ones(n)].astype(np.int64)
+    return Toy(X, toy.X_test, toy.y_test, y)
 
 
 def _scale(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:

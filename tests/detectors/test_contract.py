@@ -14,6 +14,7 @@ from adray import detectors
 from adray.detectors import NotFittedError
 from adray.errors import AdrayError, UnknownNameError
 from adray.metrics import auc
+from conftest import with_known_anomalies
 
 # Extra hyperparameters on top of smoke_params for methods that need a few more epochs to learn the toy.
 LEARN_PARAMS: dict[str, dict] = {}
@@ -26,12 +27,30 @@ def make(name: str, **overrides):
     return detectors.build(name, **{**cls.smoke_params, **LEARN_PARAMS.get(name, {}), **overrides})
 
 
+@pytest.fixture
+def toy(toy, request):
+    """The toy, with labelled training anomalies for detectors that cannot train without them."""
+    return _for_method(toy, request)
+
+
+@pytest.fixture
+def toy_images(toy_images, request):
+    return _for_method(toy_images, request)
+
+
+def _for_method(data, request):
+    name = request.node.callspec.params.get("name")
+    needs = name is not None and getattr(detectors.get(name), "requires_known_anomalies", False)
+    return with_known_anomalies(data) if needs else data
+
+
 def fit_kwargs(name: str, toy) -> dict:
-    """y/subclass for the method's supervision kind (the toy's training rows are all normal)."""
+    """y/subclass for the method's supervision kind (known anomalies only where the toy has them)."""
     n = len(toy.X_train)
-    kwargs = {"subclass": np.zeros(n, dtype=np.int64)}
+    y = toy.y_train if toy.y_train is not None else np.zeros(n, dtype=np.int64)
+    kwargs = {"subclass": np.where(y == 1, -1, 0).astype(np.int64)}
     if detectors.get(name).supervision == "semi":
-        kwargs["y"] = np.zeros(n, dtype=np.int64)
+        kwargs["y"] = y
     return kwargs
 
 

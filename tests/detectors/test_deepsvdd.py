@@ -1,0 +1,132 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+
+from adray.data import get_spec, load, make_split
+from adray.detectors.deepsvdd import DeepSVDD
+from adray.detectors.svdd_common import ConvSVDDAutoEncoder, DenseSVDDAutoEncoder, center, is_conv_shape, svdd_loss
+from adray.errors import AdrayError
+from adray.metrics import auc
+from adray.tune.trial import prepare_arrays
+
+
+def embedded(name, setting=None, seed=0):
+    dataset = load(name)
+    split = make_split(dataset, get_spec(name).setting(setting), seed)
+    arrays = prepare_arrays(dataset, split)
+    return arrays["train"], split.y_train, arrays["test"], split.y_test
+
+
+def test_center_rule_floors_small_coordinates_keeping_the_sign():
+    z = torch.tensor([[0.10, -0.02, 0.0, 1.0, -0.4, 0.3],
+                      [-0.04, -0.06, 0.0, 0.0, -0.2, -0.1]])
+    # means: 0.03, -0.04, 0 (exact), 0.5, -0.3, 0.1 (not below 0.1: kept)
+    expected = torch.tensor([0.1, -0.1, -0.1, 0.5, -0.3, 0.1])
+    torch.testing.assert_close(center(z), expected)
+
+
+def test_svdd_loss_is_the_mean_squared_distance():
+    assert svdd_loss(torch.tensor([1.0, 2.0, 6.0])).item() == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(("shape", "conv"), [((8, 8), True), ((28, 28), True), ((28, 28, 1), True),
+                                             ((32, 32, 3), True), ((30,), False), ((40, 6), False),
+                                             ((6, 6), False), ((4, 4), False), ((8, 8, 8), False)])
+def test_conv_rule(shape, conv):
+    assert is_conv_shape(shape) is conv
+
+
+def test_dense_architecture_is_bias_free_leaky_and_linear_coded(toy):
+    det = DeepSVDD(pretrain_epochs=0, epochs=0, hidden_dims=(6, 3)).fit(toy.X_train)
+    ae = det.networks_["ae"]
+    assert isinstance(ae, DenseSVDDAutoEncoder) and det.architecture_ == "dense"
+    assert all(m.bias is None for m in ae.modules() if isinstance(m, torch.nn.Linear))
+    assert [m.negative_slope for m in ae.modules() if isinstance(m, torch.nn.LeakyReLU)] == [0.01] * 2
+    assert list(ae.encoder.named_children())[-1][0] == "code"  # linear code: no activation after it
+    assert ae.encoder.code.out_features == 3 and ae.encoder.dropout0.p == 0.1
+    assert isinstance(ae.decoder.output_act, torch.nn.Sigmoid)
+    opt = det.optimizers_
+    assert opt["pretrain"].defaults["lr"] == 1e-4 and opt["main"].defaults["lr"] == 1e-3
+    assert opt["main"].defaults["eps"] == 1e-7 and opt["main"].defaults["weight_decay"] == 0
+
+
+def test_conv_architecture_follows_section_2_7(toy_images):
+    det = DeepSVDD(pretrain_epochs=0, epochs=0).fit(toy_images.X_train)
+    ae = det.networks_["ae"]
+    assert isinstance(ae, ConvSVDDAutoEncoder) and det.architecture_ == "conv"
+    enc = ae.encoder
+    assert (enc.conv0.out_channels, enc.conv0.kernel_size, enc.conv1.out_channels) == (8, (5, 5), 4)
+    assert enc.bn0.eps == 1e-4 and not enc.bn0.affine and enc.code.out_features == 32
+    assert all(getattr(m, "bias", None) is None for m in ae.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+    x = torch.rand(5, 28, 28)
+    big = ConvSVDDAutoEncoder(28, 1)
+    assert big.encoder(x).shape == (5, 32) and big(x).shape == (5, 784)
+    with pytest.raises(AdrayError, match="architecture='conv' needs square images"):
+        DeepSVDD(architecture="conv").fit(np.zeros((4, 30), np.float32))
+
+
+def test_phi_copies_the_encoder_and_c_is_its_mean_and_scores_are_squared_distances(toy):
+    det = DeepSVDD(pretrain_epochs=2, epochs=0, dropout=0.0).fit(toy.X_train)
+    phi, enc = det.networks_["phi"], det.networks_["ae"].encoder
+    for (name, a), (_, b) in zip(phi.state_dict().items(), enc.state_dict().items(), strict=True):
+        torch.testing.assert_close(a, b, msg=name)
+    with torch.no_grad():
+        z = phi(torch.from_numpy(toy.X_train))
+        torch.testing.assert_close(det.c_, center(z))
+        expected = ((phi(torch.from_numpy(toy.X_test)) - det.c_) ** 2).sum(dim=1).double().numpy()
+    np.testing.assert_allclose(det.decision_function(toy.X_test), expected, rtol=1e-5)
+
+
+def test_keras_learning_rate_decay(toy):
+    det = DeepSVDD(pretrain_epochs=1, epochs=3, batch_size=64, lr_decay=0.1).fit(toy.X_train)
+    steps = 3 * 4  # 256 rows / 64
+    assert det.train_steps_ == steps
+    assert det.optimizers_["main"].param_groups[0]["lr"] == pytest.approx(1e-3 / (1 + 0.1 * (steps - 1)))
+
+
+def test_resume_in_the_middle_of_the_svdd_stage(toy):
+    kwargs = {"seed": 2}
+    params = {"pretrain_epochs": 2, "epochs": 4, "batch_size": 64}
+    full = DeepSVDD(**params).fit(toy.X_train, **kwargs)
+    states = {}
+    det = DeepSVDD(**params)
+
+    def grab(report):
+        if report["iteration"] == 4:  # "train" epoch 2
+            buffer = io.BytesIO()
+            torch.save(det.get_state(), buffer)
+            buffer.seek(0)
+            states["s"] = torch.load(buffer, weights_only=True)
+
+    det.fit(toy.X_train, callbacks=[grab], **kwargs)
+    assert states["s"]["stage"] == "train"
+    reports = []
+    resumed = DeepSVDD(**params).fit(toy.X_train, state=states["s"], callbacks=[reports.append], **kwargs)
+    assert [(r["stage"], r["epoch"]) for r in reports] == [("train", 3), ("train", 4)]
+    np.testing.assert_array_equal(resumed.decision_function(toy.X_test), full.decision_function(toy.X_test))
+    np.testing.assert_array_equal(resumed.c_.numpy(), full.c_.numpy())
+
+
+def test_training_reduces_the_loss_and_beats_chance_on_breast_cancer():
+    X, _, X_test, y_test = embedded("breast_cancer", "unsupervised")
+    reports = []
+    det = DeepSVDD(pretrain_epochs=30, epochs=30, batch_size=32, dropout=0.0)
+    det.fit(X, seed=0, X_val=X_test, y_val=y_test, callbacks=[reports.append])
+    svdd = [r for r in reports if r["stage"] == "train"]
+    assert len(reports) == 60 and svdd[-1]["loss"] < svdd[0]["loss"]
+    untrained = DeepSVDD(pretrain_epochs=0, epochs=0).fit(X, seed=0)
+    assert auc(y_test, untrained.decision_function(X_test)) < 0.6
+    assert auc(y_test, det.decision_function(X_test)) > 0.9
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_fit(toy_images):
+    params = {"pretrain_epochs": 2, "epochs": 3, "batch_size": 64, "dropout": 0.0}
+    cpu = DeepSVDD(**params).fit(toy_images.X_train, seed=1)
+    gpu = DeepSVDD(**params).fit(toy_images.X_train, seed=1, device="cuda")
+    assert gpu.device_ == "cuda" and gpu.c_.is_cuda
+    np.testing.assert_allclose(gpu.decision_function(toy_images.X_test), cpu.decision_function(toy_images.X_test),
+                               rtol=1e-2, atol=1e-4)
