@@ -3,6 +3,9 @@
 Used as an embedded dataset and by tests that need a dataset of a chosen size. Anomaly class ``a0``
 is a cluster shifted away from the normal ones (easy); ``a1`` is scattered uniformly over the data's
 bounding box (a mix of easy and hard points).
+
+:func:`make_gaussian_shift` is GANDI's 1-D experiment (SEEDS.md §5.1-5.2): normal N(4, 1) rows and
+one anomaly class per mean shift, N(4 + delta, 1).
 """
 
 from __future__ import annotations
@@ -40,3 +43,28 @@ def make_synthetic(
     labels += ["a0"] * n_shifted + ["a1"] * (n_anomalous - n_shifted)
     order = rng.permutation(len(X))
     return RawData(X[order], np.asarray(labels)[order], [f"x{i}" for i in range(n_features)])
+
+
+GANDI_SHIFTS = (0.1, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0, -0.1, -0.5, -1.0, -2.0, -3.0, -4.0, -5.0, -10.0)  # §5.2
+
+
+def shift_class(delta: float) -> str:
+    """The class name of the anomalies shifted by ``delta``: ``shift_+0.1``, ``shift_-3``, ``shift_+10``."""
+    return f"shift_{delta:+g}"
+
+
+def make_gaussian_shift(
+    n_normal: int = 12000,
+    n_per_shift: int = 1000,
+    mu: float = 4.0,
+    sigma: float = 1.0,
+    shifts: tuple[float, ...] = GANDI_SHIFTS,
+    seed: int = 0,
+) -> RawData:
+    """One feature ``x``: class ``normal`` ~ N(mu, sigma), class ``shift_<delta>`` ~ N(mu + delta, sigma)."""
+    rng = np.random.default_rng(seed)
+    parts = [rng.normal(mu, sigma, size=n_normal)] + [rng.normal(mu + d, sigma, size=n_per_shift) for d in shifts]
+    labels = ["normal"] * n_normal + [shift_class(d) for d in shifts for _ in range(n_per_shift)]
+    X = np.concatenate(parts).astype(np.float32)[:, None]
+    order = rng.permutation(len(X))
+    return RawData(X[order], np.asarray(labels)[order], ["x"])

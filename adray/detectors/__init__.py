@@ -28,6 +28,7 @@ REGISTRY: dict[str, str] = {
     "deepsad": "adray.detectors.deepsad:DeepSAD",
     "devnet": "adray.detectors.devnet:DevNet",
     "repen": "adray.detectors.repen:REPEN",
+    "gandi": "adray.detectors.gandi:GANDI",
 }
 
 # Plug-ins: ADRAY_DETECTORS="name=package.module:Class,..." adds detectors without editing adray. Ray

