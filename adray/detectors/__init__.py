@@ -29,6 +29,7 @@ REGISTRY: dict[str, str] = {
     "devnet": "adray.detectors.devnet:DevNet",
     "repen": "adray.detectors.repen:REPEN",
     "gandi": "adray.detectors.gandi:GANDI",
+    "r2ad2": "adray.detectors.r2ad2:R2AD2",
 }
 
 # Plug-ins: ADRAY_DETECTORS="name=package.module:Class,..." adds detectors without editing adray. Ray

@@ -18,6 +18,7 @@ DEFAULT_DATASET: dict[str, str] = {
     "devnet": "breast_cancer",
     "repen": "breast_cancer:unsupervised",
     "gandi": "gaussian_shift",
+    "r2ad2": "digits:r2ad2",
 }
 FALLBACK_DATASET = "synthetic"
 
@@ -36,6 +37,9 @@ GRIDS: dict[str, dict[str, list]] = {
     "repen": {"epochs": [30], "embedding_dim": [20, 50]},
     # GANDI (SEEDS.md §5.1, settings 9-12): generator arch 3 or 2, D:G step ratio 1/3/6, minibatch 12;
     # 5,000 steps (the original ran 200,001) reported every 500 steps: AUC over training
+    # R2-AD2 (SEEDS.md §10): K = 1 and 3 gradient snapshots, the SMALL alarm and BN momentum 0.1 size it for a
+    # CPU; the seeds' protocol is K in 1..4, alarm "big", 100 epochs, norm_momentum 0.01 (a GPU budget)
+    "r2ad2": {"n_targets": [1, 3], "alarm_dims": ["small"], "epochs": [20], "batch_size": [32], "norm_momentum": [0.1]},
     "gandi": {"training_steps": [5000], "steps_per_report": [500], "g_arch": [3, 2], "d_step_ratio": [1, 3, 6]},
 }
 
