@@ -30,6 +30,11 @@ REGISTRY: dict[str, str] = {
     "repen": "adray.detectors.repen:REPEN",
     "gandi": "adray.detectors.gandi:GANDI",
     "r2ad2": "adray.detectors.r2ad2:R2AD2",
+    "dagmm": "adray.detectors.dagmm:DAGMM",
+    "gradcon": "adray.detectors.gradcon:GradCon",
+    "fanogan": "adray.detectors.fanogan:FAnoGAN",
+    "mexcvae": "adray.detectors.mexcvae:MExCVAE",
+    "ganomaly": "adray.detectors.ganomaly:GANomaly",
 }
 
 # Plug-ins: ADRAY_DETECTORS="name=package.module:Class,..." adds detectors without editing adray. Ray

@@ -19,6 +19,11 @@ DEFAULT_DATASET: dict[str, str] = {
     "repen": "breast_cancer:unsupervised",
     "gandi": "gaussian_shift",
     "r2ad2": "digits:r2ad2",
+    "dagmm": "breast_cancer:unsupervised",
+    "gradcon": "breast_cancer:unsupervised",
+    "fanogan": "breast_cancer:unsupervised",
+    "mexcvae": "breast_cancer:unsupervised",
+    "ganomaly": "digits",
 }
 FALLBACK_DATASET = "synthetic"
 
@@ -40,6 +45,15 @@ GRIDS: dict[str, dict[str, list]] = {
     # R2-AD2 (SEEDS.md §10): K = 1 and 3 gradient snapshots, the SMALL alarm and BN momentum 0.1 size it for a
     # CPU; the seeds' protocol is K in 1..4, alarm "big", 100 epochs, norm_momentum 0.01 (a GPU budget)
     "r2ad2": {"n_targets": [1, 3], "alarm_dims": ["small"], "epochs": [20], "batch_size": [32], "norm_momentum": [0.1]},
+    # DAGMM: A3's (SEEDS.md §1.5) and ARGUE's tabular (§2.7) compression/estimation sizes, lr 1e-4, 200 epochs
+    "dagmm": {"comp_hiddens": [[12, 4, 1], [60, 30, 10]], "est_hiddens": [[10, 2], [10, 4]], "epochs": [200],
+              "batch_size": [64], "learning_rate": [1e-4]},
+    # GradCon (§3.6): Kwon et al.'s per-layer cosine, and the shipped element-wise one
+    "gradcon": {"epochs": [100], "batch_size": [32], "learning_rate": [1e-3], "cosine": ["layer", "element"]},
+    "fanogan": {"epochs": [100], "batch_size": [32], "learning_rate": [1e-4, 1e-3]},
+    "mexcvae": {"epochs": [100], "batch_size": [32], "learning_rate": [1e-4, 1e-3]},
+    # GANomaly (Akcay et al. 2018: 15 epochs, batch 64); 16 px and 32 filters keep the conv net CPU-sized
+    "ganomaly": {"epochs": [15], "batch_size": [64], "image_size": [16], "n_filters": [32]},
     "gandi": {"training_steps": [5000], "steps_per_report": [500], "g_arch": [3, 2], "d_step_ratio": [1, 3, 6]},
 }
 
