@@ -23,6 +23,8 @@ __all__ = ["BaseDetector", "EpochCallback", "NotFittedError", "build", "get", "n
 REGISTRY: dict[str, str] = {
     "ae": "adray.detectors.ae:AutoEncoder",
     "iforest": "adray.detectors.iforest:IForest",
+    "a3": "adray.detectors.a3:A3",
+    "argue": "adray.detectors.argue:ARGUE",
     "amsl": "adray.detectors.amsl:AMSL",
     "deepsvdd": "adray.detectors.deepsvdd:DeepSVDD",
     "deepsad": "adray.detectors.deepsad:DeepSAD",
