@@ -3,6 +3,7 @@
     python sweeps/bench_detectors.py --method a3 --method ae --dataset digits --dataset breast_cancer
     python sweeps/bench_detectors.py --method amsl --dataset basic_motions --device cuda
     python sweeps/bench_detectors.py --method ae --set epochs=50
+    python sweeps/bench_detectors.py --method ae --method iforest --dataset default   # each method's own default
 
 Each method runs with the first configuration of its default sweep grid (adray/tune/spaces.py; what
 `sweeps/grid.py --method NAME` runs), updated by ``--set``, on the dataset's default setting (or
@@ -71,7 +72,8 @@ def run_one(method: str, dataset_arg: str, device: str, overrides: dict, seed: i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--method", action="append", required=True)
-    parser.add_argument("--dataset", action="append", help="dataset or dataset:setting (default: digits, breast_cancer)")
+    parser.add_argument("--dataset", action="append",
+                        help="dataset or dataset:setting, or 'default' (each method's default; the default)")
     parser.add_argument("--device", action="append", choices=["cpu", "cuda"])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--out", default=str(REPO / "results" / "bench" / "detectors.csv"))
@@ -85,8 +87,12 @@ def main() -> None:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     machine = f"{platform.node()}, {os.cpu_count()} cpu, GPU: {gpu}, torch {torch.__version__}"
     print(f"machine: {machine}")
-    rows = [run_one(m, d, dev, overrides) for d in (args.dataset or ["digits", "breast_cancer"])
-            for m in args.method for dev in devices]
+    from adray.tune import spaces
+
+    def datasets_for(method):  # "default": the dataset (and setting) the method's default sweep uses
+        return [spaces.default_dataset(method) if d == "default" else d for d in (args.dataset or ["default"])]
+
+    rows = [run_one(m, d, dev, overrides) for m in args.method for d in datasets_for(m) for dev in devices]
     print_table(rows, ["method", "dataset", "device", "reports", "s_per_epoch", "fit_s", "test_auc", "test_ap",
                        "test_f1_macro", "params"])
     write_csv(args.out, rows, {"machine": machine})

@@ -103,7 +103,7 @@ def test_single_class_dataset_is_refused_before_anything_runs(tmp_path):
         (["--method", "ae", "--set", "epochs=0"], ["epochs=0 must be > 0"]),
         (["--method", "ae", "--set", "dropout=1.5"], ["dropout=1.5 is out of range"]),
         (["--method", "ae", "--set", "epoch=5"], ["--set epoch", "Hyperparameters: ae:"]),
-        (["--method", "autoencoder"], ["unknown detector 'autoencoder'", "valid: ae"]),
+        (["--method", "autoencoder"], ["unknown detector 'autoencoder'", "valid: a3, ae, amsl", "pyod:<Name>"]),
         (["--method", "ae", "--dataset", "mnits"], ["unknown dataset 'mnits'", "mnist"]),
         (["--method", "ae", "--dataset", "nsl_kdd"], ["nsl_kdd/", "https://www.unb.ca/cic/datasets/nsl.html"]),
         (["--method", "ae", "--cpus-per-trial", "0"], ["--cpus-per-trial must be > 0"]),
