@@ -21,7 +21,6 @@ imports, so the difference is what the work itself needed.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -34,6 +33,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
+sys.path.insert(0, str(REPO / "sweeps"))
+
+from benchlib import print_table, write_csv  # noqa: E402
 
 SETTINGS = ((0.0, 0), (0.01, 0), (0.05, 0), (0.1, 0), (0.0, 100))
 
@@ -126,17 +128,8 @@ def main() -> int:
                      "machine": machine})
     header = ["measure", "seconds", "import_s", "peak_rss_mib", "rss_after_import_mib", "trials", "trials_per_s",
               "note"]
-    widths = [max(len(str(r[h])) for r in [dict(zip(header, header, strict=True)), *rows]) for h in header]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    for r in rows:
-        print("  ".join(str(r[h]).ljust(w) for h, w in zip(header, widths, strict=True)))
-    out = REPO / "results" / "bench" / "report.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=[*header, "machine"])
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"wrote {out}")
+    print_table(rows, header)
+    write_csv(REPO / "results" / "bench" / "report.csv", rows)
     if args.keep:
         print(f"kept {sweep}")
     else:

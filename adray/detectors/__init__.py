@@ -82,17 +82,13 @@ def get(name: str) -> type[BaseDetector]:
     try:
         return getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError) as exc:
-        raise UnknownNameError(f"detector {name!r} points to {registry[name]!r}, which cannot be imported: {exc}") from exc
+        raise UnknownNameError(
+            f"detector {name!r} points to {registry[name]!r}, which cannot be imported: {exc}"
+        ) from exc
 
 
 def build(name: str, **params: Any) -> BaseDetector:
     """``get(name)(**params)``, after checking every hyperparameter name against ``__init__``."""
     cls = get(name)
-    valid = cls.param_names()
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise UnknownNameError(
-            f"detector {name!r} has no hyperparameter {', '.join(map(repr, unknown))}; "
-            f"valid: {', '.join(valid) or '(none)'}"
-        )
+    cls.check_param_names(params, owner=f"detector {name!r}")
     return cls(**params)

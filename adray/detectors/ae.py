@@ -30,8 +30,6 @@ from adray.detectors import nn as knn
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
-RANGE_TOLERANCE = 1e-3  # training input must lie in [0 - tol, 1 + tol]
-
 
 def default_hidden_dims(n_inputs: int) -> tuple[int, ...]:
     """The rule used when ``hidden_dims=None``: halve from D/2 down to a code of max(2, ceil(D/16)).
@@ -108,12 +106,7 @@ class AutoEncoder(TorchDetector):
         return {"ae": DenseAutoEncoder(n_inputs, self.hidden_dims_, float(self.dropout))}
 
     def _stage_data(self, stage, X, y, subclass):
-        low, high = float(X.min()), float(X.max())
-        if low < -RANGE_TOLERANCE or high > 1.0 + RANGE_TOLERANCE:
-            raise AdrayError(
-                f"AutoEncoder trains with binary cross-entropy, so the training data must be scaled into "
-                f"[0, 1]; it spans [{low:.4g}, {high:.4g}]: MinMax-scale it first"
-            )
+        knn.require_unit_range(X, "AutoEncoder trains")
         return (X,)
 
     def _train_step(self, stage, batch):

@@ -71,14 +71,19 @@ class BaseDetector:
     def get_params(self, deep: bool = False) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.param_names()}
 
-    def set_params(self, **params: Any) -> Self:
-        valid = self.param_names()
+    @classmethod
+    def check_param_names(cls, params, owner: str | None = None) -> None:
+        """Reject hyperparameter names ``__init__`` does not take, listing the valid ones."""
+        valid = cls.param_names()
         unknown = sorted(set(params) - set(valid))
         if unknown:
             raise UnknownNameError(
-                f"{type(self).__name__} has no hyperparameter {', '.join(map(repr, unknown))}; "
+                f"{owner or cls.__name__} has no hyperparameter {', '.join(map(repr, unknown))}; "
                 f"valid: {', '.join(valid) or '(none)'}"
             )
+
+    def set_params(self, **params: Any) -> Self:
+        self.check_param_names(params)
         for name, value in params.items():
             setattr(self, name, value)
         return self

@@ -18,8 +18,26 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
+
+from adray.errors import AdrayError
+
+RANGE_TOLERANCE = 1e-3  # BCE-trained inputs must lie in [0 - tol, 1 + tol]
+
+
+def require_unit_range(X: np.ndarray, trainer: str) -> None:
+    """Refuse training data outside [0, 1] for a network trained with BCE against its input.
+
+    ``trainer`` starts the message, e.g. "AutoEncoder trains" or "ARGUE's autoencoders train".
+    """
+    low, high = float(X.min()), float(X.max())
+    if low < -RANGE_TOLERANCE or high > 1.0 + RANGE_TOLERANCE:
+        raise AdrayError(
+            f"{trainer} with binary cross-entropy, so the training data must be scaled into [0, 1]; "
+            f"it spans [{low:.4g}, {high:.4g}]: MinMax-scale it first"
+        )
 
 KERAS_EPSILON = 1e-7  # keras.backend.epsilon(): BCE clipping and Adam eps
 KERAS_ADAM_BETAS = (0.9, 0.999)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from adray.data.cache import locate
 from adray.data.catalog import get_spec
-from adray.data.settings import Setting
+from adray.data.settings import Setting, make_split
 from adray.errors import AdrayError, UnknownNameError
 from adray.tune import spaces
 
@@ -224,8 +224,6 @@ def check_writable(root: Path) -> None:
 def load_datasets(trials: list[dict]) -> dict:
     """Each dataset of the sweep, loaded once, with every setting checked against its classes."""
     from adray.data.cache import load
-
-    from adray.data.settings import make_split
 
     datasets = {}
     for name in sorted({t["dataset"] for t in trials}):

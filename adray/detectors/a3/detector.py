@@ -41,7 +41,6 @@ from adray.detectors import nn as knn
 from adray.detectors import taps
 from adray.detectors.a3.loss import alarm_loss, l1l2, shifted_l1l2, vae_loss
 from adray.detectors.a3.network import CONV_IMAGE_SIZE, VAE, conv_target, default_target_dims, dense_target
-from adray.detectors.ae import RANGE_TOLERANCE
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -200,12 +199,7 @@ class A3(TorchDetector):
         normal = X[y == 0]
         if len(normal) == 0:
             raise AdrayError("A3 trains its target on normal rows (y == 0), but every training row is labelled 1")
-        low, high = float(normal.min()), float(normal.max())
-        if low < -RANGE_TOLERANCE or high > 1.0 + RANGE_TOLERANCE:
-            raise AdrayError(
-                f"A3's target trains with binary cross-entropy, so the training data must be scaled into "
-                f"[0, 1]; it spans [{low:.4g}, {high:.4g}]: MinMax-scale it first"
-            )
+        knn.require_unit_range(normal, "A3's target trains")
         return (normal,)
 
     # ------------------------------------------------------------------ forward pieces

@@ -45,7 +45,6 @@ import torch
 
 from adray.detectors import nn as knn
 from adray.detectors import taps
-from adray.detectors.ae import RANGE_TOLERANCE
 from adray.detectors.argue.loss import (
     alarm_loss,
     combine,
@@ -266,12 +265,7 @@ class ARGUE(TorchDetector):
         if not normal.any():
             raise AdrayError("ARGUE trains its experts on normal rows (y == 0), but every training row is labelled 1")
         if stage in ("clusters", "experts"):
-            low, high = float(X[normal].min()), float(X[normal].max())
-            if low < -RANGE_TOLERANCE or high > 1.0 + RANGE_TOLERANCE:
-                raise AdrayError(
-                    f"ARGUE's autoencoders train with binary cross-entropy, so the training data must be "
-                    f"scaled into [0, 1]; it spans [{low:.4g}, {high:.4g}]: MinMax-scale it first"
-                )
+            knn.require_unit_range(X[normal], "ARGUE's autoencoders train")
         if stage == "clusters":
             return (X[normal],)
         partition = self._partition(X, subclass, normal)

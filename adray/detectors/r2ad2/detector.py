@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from adray.detectors import nn as knn
-from adray.detectors.ae import RANGE_TOLERANCE, default_hidden_dims
+from adray.detectors.ae import default_hidden_dims
 from adray.detectors.r2ad2.gradients import (
     GRAD_LAYERS,
     GRAD_TYPES,
@@ -228,10 +228,7 @@ class R2AD2(TorchDetector):
 
     def _stage_data(self, stage, X, y, subclass):
         if stage != "alarm":
-            low, high = float(X.min()), float(X.max())
-            if low < -RANGE_TOLERANCE or high > 1.0 + RANGE_TOLERANCE:
-                raise AdrayError(f"R2-AD2's target trains with binary cross-entropy, so the training data must be "
-                                 f"scaled into [0, 1]; it spans [{low:.4g}, {high:.4g}]: MinMax-scale it first")
+            knn.require_unit_range(X, "R2-AD2's target trains")
             self.holdout_rows_ = self._holdout_rows(y)
             return (X[self.holdout_rows_],)
         labels = y.astype(np.float32)
