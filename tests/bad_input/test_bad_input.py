@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from adray.data.dataset import Dataset, DatasetMeta
 from adray.data.settings import Setting, contamination_count, make_split
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run(*args, data_dir, **env):
