@@ -4,8 +4,10 @@ A sweep folder ``results/<sweep>/`` holds one directory per trial (Ray Tune name
 Tune's own files (``result.json``, ``progress.csv``, TensorBoard events, ``checkpoint_*``,
 ``error.txt`` when a trial crashed), adray writes:
 
-``params.json``    the trial's configuration as Tune records it: ``{"trial": {method, dataset,
-                   setting (fields and name), seed, params (the method's hyperparameters)}}``
+``config.json``    the trial's configuration, written when the trial starts (:class:`adray.sweep.trial.
+                   TrialConfig` as a dict, with its ``config_id``, ``setting_key``, ``trial_key`` and
+                   its ``index`` in the sweep's ledger); older sweeps have Tune's ``params.json``
+                   (``{"trial": {...}}``) instead
 ``history.csv``    one row per epoch report: ``stage``, ``epoch`` and every numeric metric reported
                    (``loss``, ``val_auc``, ...)
 ``metric.csv``     one row per evaluated split (``val``, ``test``): ``auc``, ``ap`` and the threshold
@@ -15,8 +17,9 @@ Tune's own files (``result.json``, ``progress.csv``, TensorBoard events, ``check
                    into the dataset), so curves and metrics can be recomputed later
 ``trial.json``     the outcome, written LAST: ``status`` ("ok" or "error"), ``error``, ``val`` and
                    ``test`` metric dicts, timings (``start_time``/``end_time`` in epoch seconds),
-                   host, device, split sizes, and ``config``: the trial's configuration as in
-                   params.json plus its ``config_id``
+                   host, device, split sizes, ``config`` (as in config.json), ``files`` (the size
+                   in bytes of every artifact above, so a file cut short is detected) and ``flags``
+                   (degenerate results: tied scores, a split with one class)
 
 Every file is written to a temporary name and renamed, and ``trial.json`` comes last, so a trial
 whose ``trial.json`` says "ok" has complete artifacts, and a trial killed while writing leaves no
@@ -35,7 +38,8 @@ from pathlib import Path
 
 import pandas as pd
 
-PARAMS = "params.json"
+CONFIG = "config.json"
+PARAMS = "params.json"  # Tune's copy of its (tiny) trial config; the configuration of pre-ledger sweeps
 TRIAL = "trial.json"
 METRICS = "metric.csv"
 ROC = "roc.csv"
@@ -50,6 +54,16 @@ def config_id(method: str, params: dict) -> str:
     """Identifies a configuration across seeds: a hash of the method and its hyperparameters (no seed)."""
     payload = json.dumps({"method": method, "params": params}, sort_keys=True, default=str)
     return hashlib.sha1(payload.encode()).hexdigest()[:10]
+
+
+def setting_key(dataset: str, setting: dict) -> str:
+    """Identifies an experimental setting of a dataset: a hash of the dataset and every setting field."""
+    return config_id(dataset, setting)
+
+
+def trial_key(config: str, setting: str, seed: int) -> str:
+    """Identifies one trial of a sweep: configuration, setting and seed (never counted twice)."""
+    return f"{config}-{setting}-{int(seed)}"
 
 
 def _clean(value):
@@ -117,13 +131,29 @@ def write_trial(
     scores: pd.DataFrame | None = None,
     history: pd.DataFrame | None = None,
 ) -> None:
-    """Write a trial's result files, ``trial.json`` last (see the module docstring)."""
+    """Write a trial's result files, ``trial.json`` last, recording each file's size in it."""
     directory = Path(directory)
+    files = {}
     for name, frame in ((METRICS, metrics), (ROC, roc), (SCORES, scores), (HISTORY, history)):
         if frame is not None:
             write_frame(directory / name, frame)
+            files[name] = (directory / name).stat().st_size
             failpoint(f"after-{name}")
-    write_json(directory / TRIAL, outcome)
+    write_json(directory / TRIAL, {**outcome, "files": files})
+
+
+def damaged_files(directory: Path, outcome: dict) -> list[str]:
+    """The artifacts ``trial.json`` lists whose size on disk differs (cut short, replaced or removed)."""
+    problems = []
+    for name, size in (outcome.get("files") or {}).items():
+        try:
+            actual = (Path(directory) / name).stat().st_size
+        except OSError:
+            problems.append(f"{name} missing")
+            continue
+        if actual != size:
+            problems.append(f"{name} has {actual} bytes, {size} were written")
+    return problems
 
 
 def read_json(path: Path) -> dict | None:

@@ -1,5 +1,5 @@
-"""The ``adray`` command: ``adray datasets``, ``adray methods``, ``adray prepare NAME`` and
-``adray report SWEEP_DIR``.
+"""The ``adray`` command: ``adray sweep`` (also ``python sweeps/grid.py``), ``adray report SWEEP_DIR``,
+``adray methods``, ``adray datasets``, ``adray prepare NAME`` and ``adray check-cluster``.
 
 User mistakes (a missing file, an unknown name, an impossible setting) are :class:`AdrayError`s:
 printed as one message, exit code 2, no traceback. ``ADRAY_DEBUG=1`` shows the traceback anyway.
@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from adray.errors import run_guarded
+from adray.errors import AdrayError, run_guarded
 
 
 def _format_table(rows: list[list[str]], header: list[str]) -> str:
@@ -139,9 +139,116 @@ def cmd_report(args) -> int:
     return 0
 
 
+SWEEP_HELP = """Run a sweep: methods x hyperparameters x datasets x settings x seeds, as Ray Tune trials.
+
+    adray sweep --method ae                          # default dataset and grid, 5 seeds
+    adray sweep --method ae --method iforest --dataset breast_cancer --seeds 110 210
+    adray sweep --method ae --set learning_rate=1e-3,1e-4 --set p_contamination=0,0.05
+    adray sweep --method ae --gpus-per-trial 0.25     # 4 trials share each GPU
+    adray sweep --name my-sweep --resume              # continue an interrupted sweep (its own request)
+    adray sweep --method ae --address auto --storage s3://bucket/adray   # on a cluster
+
+``--set`` keys are the method's hyperparameters or setting fields (setting, p_contamination,
+n_train_anomalies, p_test, p_val, split_seed); several values make an axis of the grid.
+Exit codes: 0 every trial has an outcome; 1 stopped early (storage full, trials that cannot start);
+2 bad input; 130 / 143 interrupted by SIGINT / SIGTERM (continue with --resume).
+"""
+
+
+def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
+    from adray.sweep.request import DEFAULT_PENDING_TIMEOUT_S, DEFAULT_STORAGE
+    from adray.tune import spaces
+
+    p.add_argument("--method", action="append", help="detector name (repeat for several); `adray methods` lists them")
+    p.add_argument("--dataset", action="append",
+                   help="dataset or dataset:setting (repeat); default: each method's embedded default")
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help=f"trial seeds (default: {' '.join(map(str, spaces.DEFAULT_SEEDS))})")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2", help="grid axis (repeat)")
+    p.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPU share per trial, e.g. 0.25 (default: 0)")
+    p.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs per trial (default: %(default)s)")
+    p.add_argument("--address", help="Ray cluster address (e.g. auto); default: start a local Ray")
+    p.add_argument("--storage", default=DEFAULT_STORAGE,
+                   help="results folder or URI (s3://, gs://) (default: %(default)s, or $ADRAY_RESULTS)")
+    p.add_argument("--name", help="sweep name: letters, digits, . _ - (default: methods + timestamp)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted sweep (default: the newest unfinished one); finished trials are "
+                        "not run again")
+    p.add_argument("--max-failures", type=int, default=2,
+                   help="retries of a crashed trial, from its checkpoint (default: %(default)s)")
+    p.add_argument("--checkpoint-every", type=int, default=5, help="checkpoint every K epochs (default: %(default)s)")
+    p.add_argument("--smoke", action="store_true", help="tiny epochs: a fast end-to-end check")
+    p.add_argument("--autoscale", action="store_true",
+                   help="the cluster adds nodes on demand: skip the capacity check")
+    p.add_argument("--pending-timeout", type=float, default=DEFAULT_PENDING_TIMEOUT_S,
+                   help="end the sweep when no trial could start for this many seconds (default: %(default)g)")
+    p.add_argument("--no-report", action="store_true", help="skip the report at the end")
+    p.add_argument("--verbose", type=int, default=1,
+                   help="0 quiet, 1 progress table, 2 also trial logs (default: %(default)s)")
+
+
+def cmd_sweep(args) -> int:
+    import logging
+
+    from adray.sweep.request import SweepRequest, parse_set
+    from adray.tune import spaces
+    from adray.tune.runner import run_sweep
+
+    if not args.method and not args.resume:
+        raise AdrayError("no method given: pass --method NAME (see `adray methods`), or --resume to continue a sweep")
+    logger = logging.getLogger("adray")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO if args.verbose > 0 else logging.WARNING)
+    request = SweepRequest(
+        methods=args.method or [], datasets=args.dataset,
+        seeds=args.seeds if args.seeds is not None else list(spaces.DEFAULT_SEEDS),
+        overrides=parse_set(args.set), gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial,
+        address=args.address, storage=args.storage, name=args.name, resume=args.resume,
+        max_failures=args.max_failures, smoke=args.smoke, checkpoint_every=args.checkpoint_every,
+        autoscale=args.autoscale, pending_timeout=args.pending_timeout, verbose=args.verbose,
+    )
+    if args.resume and not args.method and (args.seeds is not None or args.set or args.dataset):
+        raise AdrayError("--resume with --seeds, --set or --dataset must also repeat --method: restate the sweep's "
+                         "command (it may add seeds and values), or give only --name and --resume")
+    result = run_sweep(request)
+    print(result.summary(), flush=True)
+    if not result.local:
+        print(f"artifacts are in {result.folder}; copy the folder locally and run `adray report <folder>`")
+    elif result.outcome != "complete":
+        print(f"a partial report (every trial listed with its status): adray report {_shown(result.folder)}")
+    elif not args.no_report:
+        _sweep_report(result.folder)
+    return result.exit_code
+
+
+def _sweep_report(folder: Path) -> None:
+    """The sweep's report: method x dataset, mean ± std of test AUC over seeds (configuration chosen on
+    validation), plus tables, tests and plots under <sweep>/report/."""
+    from adray.analysis.report import make_report
+
+    try:
+        result = make_report(folder)
+    except AdrayError as exc:
+        print(f"adray: the sweep finished but its report could not be made: {exc}", file=sys.stderr)
+        return
+    print(f"\ntest AUC, mean ± std over seeds, of each method's best-validation configuration:\n\n{result.table}")
+    print(f"artifacts: {_shown(folder)}/<trial>/ (config.json, trial.json, metric.csv, roc.csv, scores.parquet, "
+          "history.csv)")
+    print(f"report:    {_shown(result.report_dir)}/ (tables, Wilcoxon tests, ROC and training plots; summary.md "
+          "lists all)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adray", description="Ray-distributed anomaly-detection sweeps")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sweep", help="run or resume a sweep (the same as python sweeps/grid.py)",
+                       description=SWEEP_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_sweep_arguments(p)
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("datasets", help="list every dataset, whether its files are present, and where to get them")
     p.add_argument("--data-dir", help="raw data folder (default: $ADRAY_DATA or ./data)")
@@ -174,7 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_guarded("adray", lambda: args.func(args))
+    interrupted = "interrupted; continue with the same command plus --resume" if args.command == "sweep" \
+        else "interrupted"
+    return run_guarded("adray", lambda: args.func(args), interrupted)
 
 
 if __name__ == "__main__":

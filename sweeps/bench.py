@@ -49,7 +49,8 @@ def scaling(trials: int, epochs: int) -> list[dict]:
     """Trials per minute of a real detector (the AE on digits) at 1 and 2 concurrent trials."""
     import ray
 
-    from adray.tune.sweep import SweepRequest, run_sweep
+    from adray.sweep.request import SweepRequest
+    from adray.tune.runner import run_sweep
 
     folder = Path(tempfile.mkdtemp(prefix="adray-scaling-"))
     rows = []

@@ -43,7 +43,7 @@ from benchlib import print_table, write_csv  # noqa: E402
 
 def load_arrays(name: str):
     from adray.data import get_spec, load, make_split
-    from adray.tune.trial import prepare_arrays
+    from adray.sweep.trial import prepare_arrays
 
     dataset = load(name)
     split = make_split(dataset, get_spec(name).setting(), 0)

@@ -36,15 +36,15 @@ def run_one(method: str, dataset_arg: str, device: str, overrides: dict, seed: i
     from adray import metrics
     from adray.data import get_spec, load, make_split
     from adray.detectors import build
+    from adray.sweep.request import grid_for
+    from adray.sweep.trial import THRESHOLD_PERCENTILE, prepare_arrays
     from adray.tune import spaces
-    from adray.tune.sweep import _grid_for
-    from adray.tune.trial import THRESHOLD_PERCENTILE, prepare_arrays
 
     name, preset = spaces.split_dataset_arg(dataset_arg)
     dataset, setting = load(name), get_spec(name).setting(preset)
     split = make_split(dataset, setting, seed)
     arrays = prepare_arrays(dataset, split)
-    params = _grid_for(method, overrides)[0]
+    params = grid_for(method, overrides)[0]
     stamps: list[float] = []
     detector = build(method, **params)
     start = time.perf_counter()
@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from adray.tune.sweep import parse_set
+    from adray.sweep.request import parse_set
 
     overrides = {k: v[:1] for k, v in parse_set(args.set).items()}
     devices = args.device or ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]

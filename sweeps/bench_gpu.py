@@ -33,7 +33,7 @@ def make_data(rows: int, features: int):
     import numpy as np
 
     from adray.data.synthetic import make_synthetic
-    from adray.tune.trial import minmax_scale
+    from adray.sweep.trial import minmax_scale
 
     raw = make_synthetic(n_normal=int(rows * 0.95), n_anomalous=rows - int(rows * 0.95), n_features=features, seed=0)
     anomalous = np.char.startswith(raw.labels.astype(str), "a")

@@ -4,7 +4,7 @@
 
 Side by side in one run, on the embedded ``synthetic`` dataset with a small Isolation Forest:
 - plain loop: the same fits (split, scale, fit, score) in a Python loop, no artifacts;
-- loop + artifacts: :func:`adray.tune.trial.run_trial` in a loop (the fits plus every artifact file);
+- loop + artifacts: :func:`adray.sweep.trial.run_trial` in a loop (the fits plus every artifact file);
 - adray sweep, 1 trial at a time (2 CPUs per trial) and 2 at a time (1 CPU per trial).
 The per-trial overhead is (sweep wall - plain loop wall) / trials. Ray's start-up (``ray.init``)
 is excluded: it is paid once per sweep, not per trial. Prints a table, writes results/bench/overhead.csv.
@@ -30,7 +30,7 @@ from benchlib import print_table, write_csv  # noqa: E402
 def plain_loop(seeds, n_estimators) -> float:
     from adray.data import get_spec, load, make_split
     from adray.detectors import build
-    from adray.tune.trial import prepare_arrays
+    from adray.sweep.trial import prepare_arrays
 
     dataset, setting = load("synthetic"), get_spec("synthetic").setting()
     start = time.perf_counter()
@@ -45,7 +45,7 @@ def plain_loop(seeds, n_estimators) -> float:
 
 def loop_with_artifacts(seeds, n_estimators, folder: Path) -> float:
     from adray.data import get_spec, load
-    from adray.tune.trial import TrialConfig, run_trial
+    from adray.sweep.trial import TrialConfig, run_trial
 
     dataset, setting = load("synthetic"), get_spec("synthetic").setting()
     start = time.perf_counter()
@@ -56,7 +56,8 @@ def loop_with_artifacts(seeds, n_estimators, folder: Path) -> float:
 
 
 def sweep(seeds, n_estimators, cpus: float, folder: Path, name: str) -> float:
-    from adray.tune.sweep import SweepRequest, run_sweep
+    from adray.sweep.request import SweepRequest
+    from adray.tune.runner import run_sweep
 
     request = SweepRequest(methods=["iforest"], datasets=["synthetic"], seeds=list(seeds),
                            overrides={"n_estimators": [n_estimators]}, cpus_per_trial=cpus,

@@ -1,18 +1,20 @@
 """Read a sweep folder into one tidy table, one row per trial (``runs.parquet``).
 
 Why a table first: every later step (selection, seed merge, tests, tables) is a group-by on it, and
-keeping failed and unfinished trials as rows (never dropping them, never raising on them) is what
-lets the report say which seeds are missing and why.
+keeping failed, unfinished and never-started trials as rows (never dropping them, never raising on
+them) is what lets the report say which seeds are missing and why.
 
-Only ``params.json`` and ``trial.json`` are read (plus, when they fail, the last line of Ray's
-``error.txt`` and the config in Ray's ``result.json``), so 10,000 trials take about a second. Both
-configuration layouts are understood: Tune's ``{"trial": {method, ...}}`` as adray.tune writes it
-(``config_id`` then comes from ``trial.json``'s ``config``) and a flat one with ``config_id``; a
-missing ``config_id`` is computed with :func:`adray.artifacts.config_id`. A trial's status is
+A trial's configuration comes from its ``config.json`` (or the copy in ``trial.json``; sweeps from
+before the ledger have Tune's ``params.json``, nested ``{"trial": {...}}`` or flat), so 10,000
+trials take about a second. A trial's status is
 
-``ok``          ``trial.json`` says so;
-``error``       ``trial.json`` says "error", or there is no ``trial.json`` but Ray left ``error.txt``;
-``incomplete``  neither (killed, still running, or ``trial.json`` cut short): its message says which.
+``ok``           ``trial.json`` says so and every artifact it lists has the size it was written with;
+``error``        ``trial.json`` says "error", or there is no ``trial.json`` but Ray left ``error.txt``;
+``incomplete``   neither (killed, still running, ``trial.json`` cut short, or an artifact damaged);
+``not started``  the sweep's ledger (``sweep.json``) lists the trial and no folder holds it;
+``duplicate``    another folder holds the same trial (same configuration, setting and seed: a copied
+                 or symlinked folder, a second writer); one folder is counted, the others are listed;
+``foreign``      the folder's trial is not in the ledger (copied in from another sweep): listed, not counted.
 """
 
 from __future__ import annotations
@@ -26,13 +28,15 @@ import pandas as pd
 
 from adray import artifacts
 from adray.errors import AdrayError
+from adray.sweep.ledger import LEDGER_FILE, Ledger, read_ledger
 
 # the metric dicts in trial.json (adray.metrics.evaluate with a threshold)
 METRICS = ("auc", "ap", "threshold", "accuracy", "precision", "recall", "f1",
            "precision_macro", "recall_macro", "f1_macro")
 SPLITS = ("val", "test")
-STATUSES = ("ok", "error", "incomplete")
-INCOMPLETE = "incomplete"
+INCOMPLETE, NOT_STARTED, DUPLICATE, FOREIGN = "incomplete", "not started", "duplicate", "foreign"
+STATUSES = ("ok", "error", INCOMPLETE, NOT_STARTED, DUPLICATE, FOREIGN)
+_PREFERENCE = {"ok": 0, "error": 1, INCOMPLETE: 2}  # which of two folders of one trial is counted
 ERROR_FILE = "error.txt"
 REPORT_DIR = "report"
 
@@ -48,14 +52,21 @@ _RAY_MARKERS = ("tuner.pkl", ".validate_storage_marker")
 _RAY_PREFIXES = ("experiment_state-", "basic-variant-state-")
 
 
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a symlink loop or an unreadable entry is no trial folder
+        return False
+
+
 def _subdirs(sweep_dir: Path) -> list[Path]:
     with os.scandir(sweep_dir) as entries:
         return sorted(Path(e.path) for e in entries
-                      if e.is_dir() and e.name != REPORT_DIR and not e.name.startswith("."))
+                      if e.name != REPORT_DIR and not e.name.startswith(".") and _is_dir(e))
 
 
 def _is_trial(path: Path) -> bool:
-    return any((path / name).is_file() for name in (artifacts.PARAMS, artifacts.TRIAL, ERROR_FILE))
+    return any((path / name).is_file() for name in (artifacts.CONFIG, artifacts.PARAMS, artifacts.TRIAL, ERROR_FILE))
 
 
 def find_trials(sweep_dir: Path) -> list[Path]:
@@ -64,9 +75,9 @@ def find_trials(sweep_dir: Path) -> list[Path]:
 
 
 def looks_like_sweep(sweep_dir: Path) -> bool:
-    """True when Ray Tune's bookkeeping files are there (a sweep that may have produced no trials)."""
+    """True when a ledger or Ray Tune's bookkeeping files are there (a sweep that may have no trials yet)."""
     names = os.listdir(sweep_dir)
-    return any(n in _RAY_MARKERS or n.startswith(_RAY_PREFIXES) for n in names)
+    return LEDGER_FILE in names or any(n in _RAY_MARKERS or n.startswith(_RAY_PREFIXES) for n in names)
 
 
 def _not_a_sweep(sweep_dir: Path) -> AdrayError:
@@ -86,7 +97,7 @@ def _has_trials(path: Path) -> bool:
     try:
         with os.scandir(path) as entries:
             for entry in entries:
-                if entry.is_dir() and (Path(entry.path) / artifacts.PARAMS).is_file():
+                if _is_dir(entry) and _is_trial(Path(entry.path)):
                     return True
     except OSError:
         return False
@@ -164,35 +175,40 @@ def group_order(labels) -> list[str]:
     return sorted(set(labels), key=key)
 
 
-def read_trial(trial_dir: Path) -> dict | None:
-    """One row for one trial directory (None if it is no trial); never raises on a missing or corrupt file."""
-    trial_dir = Path(trial_dir)
-    row: dict = {"trial_dir": str(trial_dir)}
+def _configuration(trial_dir: Path, outcome: dict | None) -> tuple[dict | None, list[str]]:
+    """The trial's configuration and what was wrong finding it: config.json, else trial.json's copy,
+    else Tune's params.json (older sweeps), else the config in Ray's result.json."""
+    config = _unwrap(artifacts.read_json(trial_dir / artifacts.CONFIG))
+    if config is not None:
+        return config, []
+    recorded = _unwrap(outcome.get("config")) if outcome is not None else None
+    legacy = _unwrap(artifacts.read_json(trial_dir / artifacts.PARAMS))
+    legacy = legacy if isinstance(legacy, dict) and "method" in legacy else None
+    if legacy is not None:
+        if recorded is not None and not legacy.get("config_id") and recorded.get("config_id"):
+            legacy = {**legacy, "config_id": recorded["config_id"]}
+        return legacy, []
+    if recorded is not None:
+        return recorded, []
     problems = []
+    for name in (artifacts.CONFIG, artifacts.PARAMS):
+        if (trial_dir / name).exists():
+            problems.append(f"{name} unreadable (cut short?)")
+    fallback = _unwrap(_ray_config(trial_dir))
+    fallback = fallback if isinstance(fallback, dict) and "method" in fallback else None
+    return fallback, problems or [f"{artifacts.CONFIG} missing"]
 
-    trial_path = trial_dir / artifacts.TRIAL
-    outcome = artifacts.read_json(trial_path)
-    if outcome is not None and not isinstance(outcome, dict):
-        outcome = None
-    recorded = _unwrap(outcome.get("config")) if outcome is not None else None  # trial.json's own copy
 
-    params_path = trial_dir / artifacts.PARAMS
-    params = _unwrap(artifacts.read_json(params_path))
-    if params is None:
-        if outcome is None and not _is_trial(trial_dir):
-            return None
-        if recorded is None:
-            problems.append(f"{artifacts.PARAMS} {'unreadable (cut short?)' if params_path.exists() else 'missing'}")
-        params = recorded or _unwrap(_ray_config(trial_dir)) or {}
-    elif recorded is not None and not params.get("config_id") and recorded.get("config_id"):
-        params = {**params, "config_id": recorded["config_id"]}
-    method, hyper = params.get("method"), params.get("params")
+def _config_columns(config: dict) -> dict:
+    """The row's configuration columns (method, dataset, setting fields, seed, params, identities)."""
+    row: dict = {}
+    method, hyper = config.get("method"), config.get("params")
     hyper = hyper if isinstance(hyper, dict) else {}
-    setting = params.get("setting")
+    setting = config.get("setting")
     if not isinstance(setting, dict):
         setting = {"name": str(setting)} if setting is not None else {}
     row["method"] = None if method is None else str(method)
-    row["dataset"] = None if params.get("dataset") is None else str(params["dataset"])
+    row["dataset"] = None if config.get("dataset") is None else str(config["dataset"])
     row["setting_name"] = str(setting.get("name") or "")
     for key in ("normal", "anomalous", "anomalous_train"):
         row[key] = _joined(setting.get(key))
@@ -200,51 +216,79 @@ def read_trial(trial_dir: Path) -> dict | None:
     n_anom = setting.get("n_train_anomalies")
     row["n_train_anomalies"] = None if n_anom is None else _number(n_anom)
     # a setting is identified by all its fields (a sweep over p_contamination keeps the name)
-    row["setting_key"] = artifacts.config_id(str(row["dataset"]), setting) if setting else None
+    row["setting_key"] = config.get("setting_key") or (
+        artifacts.setting_key(str(row["dataset"]), setting) if setting else None)
     row["setting_json"] = json.dumps(setting, sort_keys=True, default=str) if setting else None
-    seed = params.get("seed")
+    seed = config.get("seed")
     row["seed"] = int(seed) if isinstance(seed, int | float) and not isinstance(seed, bool) else None
     row["params"] = json.dumps(hyper, sort_keys=True, default=str)
-    cid = params.get("config_id")
+    cid = config.get("config_id")
     if not cid and method is not None:
         cid = artifacts.config_id(str(method), hyper)
     row["config_id"] = cid
+    row["trial_key"] = (artifacts.trial_key(cid, row["setting_key"], row["seed"])
+                        if cid and row["setting_key"] and row["seed"] is not None else None)
     for name, value in hyper.items():
         row[f"param_{name}"] = value
+    return row
 
-    status, error = INCOMPLETE, None
-    if outcome is not None:
-        status = outcome.get("status") if outcome.get("status") in (artifacts.STATUS_OK, artifacts.STATUS_ERROR) \
-            else INCOMPLETE
-        error = outcome.get("error")
-        if status == INCOMPLETE:
-            error = f"{artifacts.TRIAL} has an unknown status {outcome.get('status')!r}"
-        for split in SPLITS:
-            values = outcome.get(split) if isinstance(outcome.get(split), dict) else {}
-            for metric in METRICS:
-                row[f"{split}_{metric}"] = _number(values.get(metric))
-        for key in _TRIAL_FIELDS:
-            row[key] = outcome.get(key)
-        for key, new in _RENAMED.items():
-            row[new] = outcome.get(key)
-    else:
-        crashed = _last_line(trial_dir / ERROR_FILE) if (trial_dir / ERROR_FILE).exists() else None
-        if crashed is not None:
-            status, error = artifacts.STATUS_ERROR, crashed
-        elif trial_path.exists():
-            error = f"{artifacts.TRIAL} unreadable (cut short while writing?)"
-        else:
-            error = f"no {artifacts.TRIAL} (killed or still running)"
+
+def _outcome_columns(trial_dir: Path, outcome: dict | None) -> tuple[dict, str, str | None]:
+    """(metric and timing columns, status, error) from trial.json, or from Ray's error.txt without it."""
+    trial_path = trial_dir / artifacts.TRIAL
+    if outcome is None:
+        if (trial_dir / ERROR_FILE).exists():
+            return {}, artifacts.STATUS_ERROR, _last_line(trial_dir / ERROR_FILE)
+        if trial_path.exists():
+            return {}, INCOMPLETE, f"{artifacts.TRIAL} unreadable (cut short while writing?)"
+        return {}, INCOMPLETE, f"no {artifacts.TRIAL} (killed, still running or never started)"
+    row: dict = {}
+    for split in SPLITS:
+        values = outcome.get(split) if isinstance(outcome.get(split), dict) else {}
+        for metric in METRICS:
+            row[f"{split}_{metric}"] = _number(values.get(metric))
+    for key in _TRIAL_FIELDS:
+        row[key] = outcome.get(key)
+    for key, new in _RENAMED.items():
+        row[new] = outcome.get(key)
+    flags = outcome.get("flags")
+    row["flags"] = "; ".join(map(str, flags)) if isinstance(flags, list) and flags else None
+    status = outcome.get("status")
+    if status not in (artifacts.STATUS_OK, artifacts.STATUS_ERROR):
+        return row, INCOMPLETE, f"{artifacts.TRIAL} has an unknown status {status!r}"
+    error = outcome.get("error")
+    if status == artifacts.STATUS_OK:
+        damaged = artifacts.damaged_files(trial_dir, outcome)
+        if damaged:
+            return row, INCOMPLETE, "artifacts damaged: " + "; ".join(damaged)
+    elif not error:
+        error = "error without a message"
+    return row, status, None if error is None else str(error)
+
+
+def read_trial(trial_dir: Path) -> dict | None:
+    """One row for one trial directory (None if it is no trial); never raises on a missing or corrupt file."""
+    trial_dir = Path(trial_dir)
+    outcome = artifacts.read_json(trial_dir / artifacts.TRIAL)
+    outcome = outcome if isinstance(outcome, dict) else None
+    if outcome is None and not _is_trial(trial_dir):
+        return None
+    config, problems = _configuration(trial_dir, outcome)
+    row: dict = {"trial_dir": str(trial_dir), "linked": trial_dir.is_symlink(), "ledger_index": None}
+    row.update(_config_columns(config or {}))
+    columns, status, error = _outcome_columns(trial_dir, outcome)
+    row.update(columns)
     if problems:
         error = "; ".join(problems + ([error] if error else []))
         if status == artifacts.STATUS_OK and row["method"] is None:
             status = INCOMPLETE
-    row["status"], row["error"] = status, None if error is None else str(error)
+    row["status"], row["error"] = status, error
     return row
 
 
 _FIXED = ["method", "dataset", "setting_name", "setting_key", "group", "normal", "anomalous", "anomalous_train",
-          "p_contamination", "n_train_anomalies", "config_id", "params", "seed", "status", "error"]
+          "p_contamination", "n_train_anomalies", "config_id", "params", "seed", "status", "error", "flags",
+          "trial_key", "ledger_index"]
 
 
 def tidy(rows: list[dict]) -> pd.DataFrame:
@@ -268,7 +312,14 @@ def tidy(rows: list[dict]) -> pd.DataFrame:
     for col in frame.columns:
         if col.startswith("param_"):
             frame[col] = _uniform(frame[col])
-    for col in ("host", "device", "started_at", "finished_at", "adray_version", "error", "trial_id", "node_id"):
+    for col in ("flags", "trial_key"):
+        if col not in frame:
+            frame[col] = None
+    frame["ledger_index"] = pd.to_numeric(frame.get("ledger_index"), errors="coerce").astype("Int64")
+    frame["linked"] = frame.get("linked", False)
+    frame["linked"] = frame["linked"].fillna(False).astype(bool)
+    for col in ("host", "device", "started_at", "finished_at", "adray_version", "error", "trial_id", "node_id",
+                "flags", "trial_key"):
         frame[col] = frame[col].astype("string")
     order = _FIXED + [c for c in frame.columns if c not in _FIXED and c != "trial_dir"] + ["trial_dir"]
     return frame[order]
@@ -286,22 +337,70 @@ def _uniform(column: pd.Series) -> pd.Series:
                       else json.dumps(v, sort_keys=True, default=str)).astype("string")
 
 
+def _resolve(rows: list[dict], ledger: Ledger | None, sweep_dir: Path) -> list[dict]:
+    """Join the folders with the ledger: foreign trials and duplicates are marked (one folder per
+    trial is counted) and ledger trials without a folder become "not started" rows."""
+    index = {key: i for i, key in enumerate(ledger.keys())} if ledger is not None else {}
+    chosen: dict[str, dict] = {}
+    for row in rows:
+        key = row.get("trial_key")
+        if ledger is not None and key is not None:
+            row["ledger_index"] = index.get(key)
+            if row["ledger_index"] is None:
+                row["status"] = FOREIGN
+                row["error"] = f"not a trial of this sweep's ledger ({LEDGER_FILE}): copied from another sweep?"
+                continue
+        if key is None:
+            continue
+        if key in chosen:
+            keep, drop = sorted((chosen[key], row), key=lambda r: _preference(r, ledger))
+            chosen[key] = keep
+            drop["status"], drop["error"] = DUPLICATE, (f"the same trial as {Path(keep['trial_dir']).name}, "
+                                                         "which is counted instead")
+        else:
+            chosen[key] = row
+    if ledger is not None:
+        for i, key in enumerate(ledger.keys()):
+            if key not in chosen:
+                row = {"trial_dir": str(Path(sweep_dir) / ledger.dirname(i)), "linked": False, "ledger_index": i,
+                       **_config_columns(ledger.trial(i).to_dict()), "status": NOT_STARTED, "error": None}
+                rows.append(row)
+    return rows
+
+
+def _preference(row: dict, ledger: Ledger | None) -> tuple:
+    expected = ledger.dirname(row["ledger_index"]) if ledger is not None and row.get("ledger_index") is not None \
+        else None
+    name = Path(row["trial_dir"]).name
+    return _PREFERENCE.get(row["status"], 3), bool(row.get("linked")), name != expected, name
+
+
 def collect(sweep_dir: Path, save_to: Path | None = None) -> pd.DataFrame:
     """The sweep's runs table; ``save_to`` (a folder) also writes ``runs.parquet`` there.
 
-    Raises :class:`AdrayError` when the folder is missing or holds no trials.
+    Raises :class:`AdrayError` when the folder is missing, holds no trials and no ledger, or its
+    ledger is damaged.
     """
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.exists():
         raise AdrayError(f"{sweep_dir}: no such folder; pass a sweep folder such as results/<sweep>")
     if not sweep_dir.is_dir():
         raise AdrayError(f"{sweep_dir}: is a file, not a sweep folder; pass a folder such as results/<sweep>")
+    ledger = read_ledger(sweep_dir)
     rows = [row for row in map(read_trial, _subdirs(sweep_dir)) if row is not None]
-    if not rows:
+    if not rows and (ledger is None or not len(ledger)):
         raise _not_a_sweep(sweep_dir)
-    runs = tidy(rows)
+    runs = tidy(_resolve(rows, ledger, sweep_dir))
     if save_to is not None:
         save_to = Path(save_to)
         save_to.mkdir(parents=True, exist_ok=True)
         artifacts.write_frame(save_to / "runs.parquet", runs)
     return runs
+
+
+def ledger_statuses(sweep_dir: Path, ledger: Ledger) -> dict[int, str]:
+    """Each ledger trial's status (ok, error, incomplete, not started), by its index."""
+    rows = [row for row in map(read_trial, _subdirs(sweep_dir)) if row is not None] if Path(sweep_dir).is_dir() else []
+    rows = _resolve(rows, ledger, sweep_dir)
+    return {int(r["ledger_index"]): r["status"] for r in rows
+            if r.get("ledger_index") is not None and r["status"] not in (DUPLICATE, FOREIGN)}

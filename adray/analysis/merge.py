@@ -1,10 +1,11 @@
 """Merge seeds: mean, std (ddof=1, as the seeds' pandas code) and n per cell, and which seeds are missing.
 
-Why the seed bookkeeping: the seeds skipped missing result files with a message that scrolled away,
-so a mean over 3 seeds looked like a mean over 5. Here the expected seeds of a cell are all seeds the
-sweep ran for its (dataset, setting), by any method; every expected seed that is not ``ok`` in the
-chosen configuration is listed in ``seeds_missing`` with the reason (``error: <message>``,
-``incomplete``, ``absent``). ``n`` counts the ok seeds with a finite value of that metric; ``std`` is
+Why the seed bookkeeping: the published scripts skipped missing result files with a message that
+scrolled away, so a mean over 3 seeds looked like a mean over 5. Here the expected seeds of a cell are
+all seeds the sweep ran or was asked to run (its ledger) for its (dataset, setting), by any method;
+every expected seed that is not ``ok`` in the chosen configuration is listed in ``seeds_missing``
+with the reason (``error: <message>``, ``incomplete``, ``not started``, ``absent``). Ok seeds whose
+result is degenerate (tied scores, a one-class split) are listed in ``seeds_flagged``. ``n`` counts the ok seeds with a finite value of that metric; ``std`` is
 NaN when n = 1 (undefined, never 0).
 """
 
@@ -37,14 +38,16 @@ def seed_status(runs: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
     expected = expected_seeds(runs).to_dict()
     chosen = selected_runs(runs, selected)
     status: dict[tuple, dict[int, tuple]] = {}
-    columns = [chosen[c].tolist() for c in (*CELL, "seed", "status", "error")]
-    for method, dataset, key, seed, state, error in zip(*columns, strict=True):
+    flagged: dict[tuple, list[str]] = {}
+    flags = chosen["flags"] if "flags" in chosen else pd.Series([None] * len(chosen), index=chosen.index)
+    columns = [chosen[c].tolist() for c in (*CELL, "seed", "status", "error")] + [flags.tolist()]
+    for method, dataset, key, seed, state, error, flag in zip(*columns, strict=True):
         if seed is None or pd.isna(seed):
             continue
         seeds = status.setdefault((method, dataset, key), {})
-        # a seed run twice (e.g. a resumed sweep): an ok attempt wins
-        if int(seed) not in seeds or state == "ok":
-            seeds[int(seed)] = (state, error)
+        seeds[int(seed)] = (state, error)
+        if state == "ok" and isinstance(flag, str) and flag:
+            flagged.setdefault((method, dataset, key), []).append(f"{int(seed)} ({flag})")
     records = []
     for method, dataset, key, config in zip(*(selected[c].tolist() for c in (*CELL, "config_id")), strict=True):
         seeds = expected.get((dataset, key), [])
@@ -54,11 +57,13 @@ def seed_status(runs: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
             missing = [f"{s} (no configuration selected)" for s in seeds]
         else:
             missing = [f"{s} ({_reason(*found[s]) if s in found else 'absent'})" for s in seeds if s not in ok]
+        marked = flagged.get((method, dataset, key), []) if config is not None and not pd.isna(config) else []
         records.append({"method": method, "dataset": dataset, "setting_key": key, "n_expected": len(seeds),
                         "n_ok": len(ok), "seeds_expected": ",".join(map(str, seeds)),
-                        "seeds_ok": ",".join(map(str, ok)), "seeds_missing": ", ".join(missing)})
+                        "seeds_ok": ",".join(map(str, ok)), "seeds_missing": ", ".join(missing),
+                        "n_flagged": len(marked), "seeds_flagged": "; ".join(marked)})
     return pd.DataFrame.from_records(records, columns=[*CELL, "n_expected", "n_ok", "seeds_expected",
-                                                       "seeds_ok", "seeds_missing"])
+                                                       "seeds_ok", "seeds_missing", "n_flagged", "seeds_flagged"])
 
 
 def merge_seeds(runs: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import pandas as pd
 from adray import artifacts
 from adray.analysis import plots as plots_mod
 from adray.analysis import tables as tables_mod
-from adray.analysis.collect import METRICS, REPORT_DIR, collect, group_order, looks_like_sweep
+from adray.analysis.collect import METRICS, REPORT_DIR, STATUSES, collect, group_order, looks_like_sweep
 from adray.analysis.merge import add_units, merge_seeds
 from adray.analysis.select import CELL, select_configs, selected_runs
 from adray.analysis.stats import compare
@@ -97,13 +97,15 @@ def make_report(sweep_dir, reference: str | None = None, metric: str = "auc", fm
     warnings: list[str] = []
     _write_csv(report_dir / "runs.parquet", runs, files)
 
-    counts = {s: int((runs["status"] == s).sum()) for s in ("ok", "error", "incomplete")}
-    problems = runs[runs["status"] != "ok"][["status", "method", "dataset", "setting_name", "seed", "config_id",
-                                            "error", "trial_dir"]]
+    counts = {s: int((runs["status"] == s).sum()) for s in STATUSES}
+    flagged = (runs["status"] == "ok") & runs["flags"].notna()
+    problems = runs[(runs["status"] != "ok") | flagged].assign(
+        status=lambda f: f["status"].where(f["status"] != "ok", "ok, flagged"),
+        error=lambda f: f["error"].fillna(f["flags"]))
+    problems = problems[["status", "method", "dataset", "setting_name", "seed", "config_id", "error", "trial_dir"]]
     if len(problems):
         _write_csv(report_dir / "problems.csv", problems, files)
-        warnings.append(f"{counts['error']} trial(s) failed and {counts['incomplete']} are incomplete (no or "
-                        f"unreadable trial.json) out of {len(runs)}; listed in problems.csv")
+        warnings.append(_problem_line(counts, int(flagged.sum())))
     if counts["ok"] == 0:
         warnings.insert(0, f"none of the {len(runs)} trials finished ok: the tables have no numbers")
     unusable = runs[runs[CELL + ["config_id"]].isna().any(axis=1)]
@@ -165,6 +167,16 @@ def make_report(sweep_dir, reference: str | None = None, metric: str = "auc", fm
                         methods=methods, counts=counts, files=files, warnings=warnings)
 
 
+def _problem_line(counts: dict, flagged: int) -> str:
+    parts = [f"{counts['error']} failed", f"{counts['incomplete']} incomplete (no, unreadable or damaged files)",
+             f"{counts['not started']} not started"]
+    if counts["duplicate"] or counts["foreign"]:
+        parts.append(f"{counts['duplicate']} duplicate and {counts['foreign']} foreign folder(s) not counted")
+    if flagged:
+        parts.append(f"{flagged} ok with a degenerate result")
+    return "trials: " + ", ".join(parts) + "; listed in problems.csv"
+
+
 def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings) -> None:
     """Every plot per setting group; a plot that fails becomes a warning, never a lost report."""
     folder = report_dir / "plots"
@@ -220,15 +232,21 @@ def _history(seeds, metric, path, group, colour):
 
 def _summary(report_dir, sweep_dir, runs, counts, reference, metric, files, warnings, problems,
              methods=()) -> Path:
+    planned = sum(counts[s] for s in ("ok", "error", "incomplete", "not started"))
     lines = [f"# Report of {sweep_dir}", "",
-             f"- trials: {len(runs)} ({counts['ok']} ok, {counts['error']} error, {counts['incomplete']} incomplete)",
+             f"- trials: {planned} ({counts['ok']} ok, {counts['error']} error, {counts['incomplete']} incomplete, "
+             f"{counts['not started']} not started)"
+             + (f"; not counted: {counts['duplicate']} duplicate and {counts['foreign']} foreign folder(s)"
+                if counts["duplicate"] or counts["foreign"] else ""),
              f"- methods: {', '.join(methods) or '-'}; reference: {reference or '-'}",
-             f"- configurations chosen on validation {metric}; tables show test {metric}", "",
+             f"- configurations chosen on validation {metric}; tables show test {metric}",
+             "- selection rule: per method, dataset and setting, only the configurations with the most ok seeds "
+             f"compete, and the highest mean validation {metric} among them wins", "",
              "## Files", ""]
     lines += [f"- `{p.relative_to(report_dir)}`" for p in files] + ["- `summary.md` (this file)", ""]
     lines += ["## Warnings", ""] + ([f"- {w}" for w in warnings] or ["- none"]) + [""]
     if len(problems):
-        lines += [f"## Failed or incomplete trials ({len(problems)}; all in problems.csv)", "",
+        lines += [f"## Trials that are not ok ({len(problems)}; all in problems.csv)", "",
                   "| status | method | dataset | seed | message | trial |", "|---|---|---|---|---|---|"]
         for row in problems.head(_MAX_LISTED).itertuples(index=False):
             message = "" if pd.isna(row.error) else str(row.error).replace("|", "\\|")[:120]

@@ -1,12 +1,16 @@
 """Pick each method's configuration on the VALIDATION metric; the report then shows its TEST metric.
 
 Why: choosing the configuration with the best test score and reporting that same score is selection
-on the test set (DeepOD's leak, STYLE.md §6.5); it inflates every method by its grid size. Here a
-cell is (method, dataset, setting); within it each configuration's score is the mean validation
-metric over its ``ok`` seeds (seeds whose validation metric is NaN do not count), and the winner is
-the highest mean, ties broken by more seeds, then by config_id (so the choice is deterministic). A
-cell with a single configuration uses it even without a validation metric; a cell whose
-configurations all lack one gets no selection (and a note) rather than a guess.
+on the test set (a leak some published benchmarks have); it inflates every method by its grid size.
+Here a cell is (method, dataset, setting); within it each configuration's score is the mean
+validation metric over its ``ok`` seeds (seeds whose validation metric is NaN do not count).
+
+The rule: only the configurations with the most such seeds in the cell compete (all seeds, when any
+configuration has them), and among those the highest mean wins, ties broken by config_id (so the
+choice is deterministic). A configuration with fewer ok seeds never beats one with more: its mean
+over fewer, possibly luckier, seeds is not comparable. A cell with a single configuration uses it
+even without a validation metric; a cell whose configurations all lack one gets no selection (and a
+note) rather than a guess.
 """
 
 from __future__ import annotations
@@ -15,14 +19,17 @@ import numpy as np
 import pandas as pd
 
 CELL = ["method", "dataset", "setting_key"]
+EXCLUDED = ("duplicate", "foreign")
 # descriptive columns carried along with a cell (constant within it)
 CELL_INFO = ["setting_name", "group", "p_contamination", "n_train_anomalies", "normal", "anomalous",
              "anomalous_train"]
 
 
 def usable(runs: pd.DataFrame) -> pd.DataFrame:
-    """Rows that belong to a cell (their params.json told method, dataset and setting)."""
-    return runs.dropna(subset=[*CELL, "config_id"])
+    """Rows that belong to a cell (their configuration told method, dataset and setting), without the
+    folders that are not counted (duplicates of a counted trial, trials of another sweep)."""
+    counted = runs[~runs["status"].isin(EXCLUDED)] if "status" in runs else runs
+    return counted.dropna(subset=[*CELL, "config_id"])
 
 
 def cells(runs: pd.DataFrame) -> pd.DataFrame:
@@ -39,9 +46,9 @@ def select_configs(runs: pd.DataFrame, metric: str = "auc") -> pd.DataFrame:
     runs = usable(runs)
     table = cells(runs)
     ok = runs[(runs["status"] == "ok") & np.isfinite(runs[col].astype(float))]
-    scored = (ok.groupby([*CELL, "config_id"], sort=False)[col].agg(val_mean="mean", val_n="count")
-              .reset_index()
-              .sort_values([*CELL, "val_mean", "val_n", "config_id"], ascending=[True] * 3 + [False, False, True],
+    scored = ok.groupby([*CELL, "config_id"], sort=False)[col].agg(val_mean="mean", val_n="count").reset_index()
+    scored = scored[scored["val_n"] == scored.groupby(CELL)["val_n"].transform("max")]  # the most ok seeds only
+    scored = (scored.sort_values([*CELL, "val_mean", "val_n", "config_id"], ascending=[True] * 3 + [False, False, True],
                            kind="mergesort"))
     best = scored.drop_duplicates(CELL, keep="first")
     out = table.merge(best, on=CELL, how="left")

@@ -29,6 +29,7 @@ from adray.analysis.collect import group_order
 
 MISSING = "-"
 INCOMPLETE_MARK = "†"
+FLAGGED_MARK = "‡"
 AVERAGE, PVALUE = "mean", "p"
 
 
@@ -42,6 +43,7 @@ class GroupTable:
     mean: pd.DataFrame  # methods x units
     std: pd.DataFrame
     incomplete: pd.DataFrame  # methods x units, bool: fewer ok seeds than expected
+    flagged: pd.DataFrame  # methods x units, bool: an ok seed's result is degenerate
     average: pd.Series
     p: pd.Series | None = None  # per method; NaN for the reference
     p_holm: pd.Series | None = None
@@ -74,14 +76,22 @@ def build_tables(cells: pd.DataFrame, stats: pd.DataFrame | None, metric: str,
         mean = mean.reindex(index=methods, columns=units).astype(float)
         std = std.reindex(index=methods, columns=units).astype(float)
         incomplete = incomplete.reindex(index=methods, columns=units, fill_value=False)
-        table = GroupTable(metric, group, reference, mean, std, incomplete, mean.mean(axis=1, skipna=True))
+        marked = g.assign(marked=g.get("n_flagged", pd.Series(0, index=g.index)).fillna(0) > 0)
+        flagged = marked.pivot_table(index="method", columns="unit", values="marked", aggfunc="any",
+                                     fill_value=False).astype(bool).reindex(index=methods, columns=units,
+                                                                            fill_value=False)
+        table = GroupTable(metric, group, reference, mean, std, incomplete, flagged, mean.mean(axis=1, skipna=True))
         lacking = {m: [u for u in units if not np.isfinite(mean.at[m, u])] for m in methods}
         lacking = {m: u for m, u in lacking.items() if u}
         if lacking:
             table.notes.append("mean is over the datasets a method has; missing: " + "; ".join(
                 f"{m}: {', '.join(u)}" for m, u in lacking.items()))
         if incomplete.to_numpy().any():
-            table.notes.append(f"{INCOMPLETE_MARK} fewer ok seeds than the sweep ran (merged.csv: seeds_missing)")
+            table.notes.append(f"{INCOMPLETE_MARK} fewer ok seeds than the sweep asked for (failed, incomplete or not "
+                               "started; merged.csv: seeds_missing)")
+        if flagged.to_numpy().any():
+            table.notes.append(f"{FLAGGED_MARK} a seed's result is degenerate: tied scores or a one-class split "
+                               "(merged.csv: seeds_flagged)")
         if reference is not None and reference in methods and stats is not None and len(stats):
             rows = stats[(stats["test"] == stats_mod.ACROSS) & (stats["metric"] == metric)
                          & (stats["group"] == group)].set_index("method")
@@ -129,6 +139,7 @@ class _Cell:
     mean: float
     std: float = math.nan
     incomplete: bool = False
+    flagged: bool = False
     bold: bool = False
     text: str | None = None  # a non-numeric cell (p-values, notes)
 
@@ -137,7 +148,8 @@ def _grid(table: GroupTable, std: bool, transpose: bool) -> tuple[list[str], lis
     """(row labels, column labels, cells, corner label) in display orientation."""
     columns = table.units + [AVERAGE]
     body = {m: {u: _Cell(table.mean.at[m, u], table.std.at[m, u] if std else math.nan,
-                         bool(table.incomplete.at[m, u])) for u in table.units} for m in table.methods}
+                         bool(table.incomplete.at[m, u]), bool(table.flagged.at[m, u])) for u in table.units}
+            for m in table.methods}
     for m in table.methods:
         body[m][AVERAGE] = _Cell(table.average[m])
     for col in columns:
@@ -171,7 +183,7 @@ def _md_cell(cell: _Cell) -> str:
         text += f" ± {cell.std:.2f}"
     if cell.bold and text != MISSING:
         text = f"**{text}**"
-    return text + (INCOMPLETE_MARK if cell.incomplete else "")
+    return text + (INCOMPLETE_MARK if cell.incomplete else "") + (FLAGGED_MARK if cell.flagged else "")
 
 
 def _md_escape(text: str) -> str:
@@ -220,7 +232,8 @@ def _tex_cell(cell: _Cell) -> str:
     text = f"${body}$"
     if cell.bold:
         text = r"\textbf{\boldmath" + text + "}"
-    return text + (r"\textsuperscript{\dag}" if cell.incomplete else "")
+    marks = (r"\dag" if cell.incomplete else "") + (r"\ddag" if cell.flagged else "")
+    return text + (r"\textsuperscript{" + marks + "}" if marks else "")
 
 
 def to_latex(tables: list[GroupTable], std: bool = True, transpose: bool = False) -> str:
@@ -229,13 +242,15 @@ def to_latex(tables: list[GroupTable], std: bool = True, transpose: bool = False
     for table in tables:
         rows, columns, cells, corner = _grid(table, std, transpose)
         lines = [f"% {_title(table, std)}".replace("±", "+-"),
-                 "% best per column in bold; \\dag: fewer seeds than expected; needs \\usepackage{booktabs}",
+                 "% best per column in bold; \\dag: fewer seeds than expected; \\ddag: a degenerate seed; "
+                 "needs \\usepackage{booktabs}",
                  r"\begin{tabular}{l" + "c" * len(columns) + "}", r"\toprule",
                  " & ".join(latex_escape(c) for c in [corner, *columns]) + r" \\", r"\midrule"]
         for label, row in zip(rows, cells, strict=True):
             lines.append(" & ".join([latex_escape(label), *(_tex_cell(c) for c in row)]) + r" \\")
         lines += [r"\bottomrule", r"\end{tabular}"]
-        lines += [f"% {note}".replace(INCOMPLETE_MARK, "\\dag") for note in table.notes]
+        lines += [f"% {note}".replace(INCOMPLETE_MARK, "\\dag").replace(FLAGGED_MARK, "\\ddag")
+                  for note in table.notes]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
 

@@ -1,42 +1,58 @@
-"""The one function trainable every method runs in: Ray glue around :func:`adray.tune.trial.run_trial`.
+"""The one function trainable every method runs in: Ray glue around :func:`adray.sweep.trial.run_trial`.
 
-It takes the dataset from the object store (zero-copy), resumes from ``tune.get_checkpoint()`` after a
-retry or restore, reports every epoch with ``tune.report`` (a checkpoint every ``checkpoint_every``
-epochs) and finishes with one last report holding the val/test metrics and the trial's status.
+Tune's configuration of a trial is only its index in the sweep's ledger (``{"i": 7}``): the full
+configuration is looked up in the ledger, which travels once through the object store. So Tune's
+experiment state, progress table and callbacks carry no large values, whatever the sweep's size.
+
+The trial takes the dataset from the object store (zero-copy), resumes from Tune's checkpoint after a
+retry, or from the newest checkpoint in its own folder when the sweep was resumed from its ledger,
+reports every epoch with ``tune.report`` (a checkpoint every ``checkpoint_every`` epochs) and ends
+with one report holding the val/test metrics and the trial's status.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
+import contextlib
+import errno
 import tempfile
+import traceback
 from pathlib import Path
 
 import ray
 from ray import tune
 
 from adray import artifacts
+from adray.sweep import checkpoint
+from adray.sweep.ledger import Ledger
+from adray.sweep.trial import run_trial
 from adray.tune.store import get_dataset
-from adray.tune.trial import TrialConfig, run_trial
 
-STATE_FILE = "state.pkl"
-
-
-def trial_dirname(trial_config: dict, trial_id: str) -> str:
-    """A trial's folder name: readable, unique, and computable both by the driver and inside the trial."""
-    t = trial_config.get("trial", trial_config)
-    cid = artifacts.config_id(t["method"], t["params"])[:6]
-    setting = t["setting"].get("name") or "setting"
-    name = f"{t['method']}_{t['dataset']}_{setting}_{cid}_seed{t['seed']}_{trial_id}"
-    return name.replace(":", "-").replace("/", "-")  # pyod:ECOD, odds:x -> safe on every filesystem
+STORAGE_FULL = "storage_full"  # a result key: the trial could not write, the sweep must stop
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+_ledgers: dict[str, Ledger] = {}  # per worker process: one ledger per sweep, fetched once
 
 
-def trial_directory(config: dict, sweep_dir: str | None) -> Path:
+def ledger_of(ref: ray.ObjectRef) -> Ledger:
+    key = ref.hex()
+    if key not in _ledgers:
+        _ledgers[key] = ray.get(ref)
+    return _ledgers[key]
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def trial_directory(dirname: str, sweep_dir: str | None) -> Path:
     """Where this trial's artifacts go: its folder in a local (or mounted) sweep directory, written in
     place and atomically; for cloud storage the working directory, which Tune uploads (sync_artifacts)."""
     if sweep_dir is None:
-        return Path(os.getcwd())
-    folder = Path(sweep_dir) / trial_dirname(config, tune.get_context().get_trial_id())
+        return Path.cwd()
+    folder = Path(sweep_dir) / dirname
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -49,12 +65,14 @@ def resource_share() -> tuple[float, float]:
     return float(bundle.get("CPU", 1.0)), float(bundle.get("GPU", 0.0))
 
 
-def _load_checkpoint() -> dict | None:
-    checkpoint = tune.get_checkpoint()
-    if checkpoint is None:
-        return None
-    with checkpoint.as_directory() as folder, open(Path(folder) / STATE_FILE, "rb") as fh:
-        return pickle.load(fh)
+def _resume_payload(folder: Path) -> tuple[dict | None, int]:
+    """(checkpoint payload, attempt): Tune's checkpoint after a retry, else the newest in the folder."""
+    found = tune.get_checkpoint()
+    if found is not None:
+        with found.as_directory() as path:
+            return checkpoint.load(Path(path)), 1
+    newest = checkpoint.newest_in(folder)
+    return (checkpoint.load(newest), 1) if newest is not None else (None, 0)
 
 
 def _report(metrics: dict, payload: dict | None) -> None:
@@ -62,22 +80,43 @@ def _report(metrics: dict, payload: dict | None) -> None:
         tune.report(metrics)
         return
     with tempfile.TemporaryDirectory() as folder:
-        with open(Path(folder) / STATE_FILE, "wb") as fh:
-            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        checkpoint.save(Path(folder), payload)
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
-def adray_trial(config: dict, datasets: dict, sweep_dir: str | None = None) -> None:
-    """Tune entry point. ``datasets`` maps dataset name -> [ObjectRef] (put once per sweep);
-    ``sweep_dir`` is the sweep's local folder (None for cloud storage)."""
-    trial = TrialConfig.from_dict(config)
-    dataset = get_dataset(datasets[trial.dataset][0])
-    resume = _load_checkpoint()
-    cpus, gpus = resource_share()
-    context = {"node_id": ray.get_runtime_context().get_node_id(), "trial_id": tune.get_context().get_trial_id()}
-    outcome = run_trial(trial, dataset, trial_directory(config, sweep_dir), _report, resume=resume,
-                        gpu_fraction=gpus, attempt=int(resume is not None), cpu_threads=max(1, int(cpus)),
-                        context=context)
+def _record_failure(folder: Path, config: dict, attempt: int, exc: BaseException) -> None:
+    """Keep the cause of a crash in trial.json before Tune retries (Ray's error.txt may come out empty)."""
+    with contextlib.suppress(OSError):
+        artifacts.write_json(folder / artifacts.TRIAL, {
+            "status": artifacts.STATUS_ERROR, "error": f"{type(exc).__name__}: {exc}", "attempt": attempt,
+            "traceback": traceback.format_exc(limit=20), "config": config})
+
+
+def adray_trial(config: dict, datasets: dict, ledger: list, options: dict) -> None:
+    """Tune entry point. ``config`` is ``{"i": ledger index}``; ``datasets`` maps dataset name ->
+    [ObjectRef]; ``ledger`` is [ObjectRef of the Ledger]; ``options`` holds ``sweep_dir`` (None for
+    cloud storage) and ``checkpoint_every``."""
+    index = int(config["i"])
+    book = ledger_of(ledger[0])
+    trial = book.trial(index, options["checkpoint_every"])
+    record = {**trial.to_dict(), "index": index, "sweep": book.name}
+    folder = trial_directory(book.dirname(index), options["sweep_dir"])
+    attempt = 0
+    try:
+        resume, attempt = _resume_payload(folder)
+        artifacts.write_json(folder / artifacts.CONFIG, record)
+        dataset = get_dataset(datasets[trial.dataset][0])
+        cpus, gpus = resource_share()
+        context = {"node_id": ray.get_runtime_context().get_node_id(), "trial_id": tune.get_context().get_trial_id(),
+                   "index": index}
+        outcome = run_trial(trial, dataset, folder, _report, resume=resume, gpu_fraction=gpus, attempt=attempt,
+                            cpu_threads=max(1, int(cpus)), context=context)
+    except Exception as exc:
+        if is_storage_full(exc):  # not this trial's fault: end it without a result and stop the sweep
+            tune.report({STORAGE_FULL: 1, "error": f"{type(exc).__name__}: {exc}"})
+            return
+        _record_failure(folder, record, attempt, exc)
+        raise
     final = {"status": outcome["status"], "epochs": outcome.get("epochs", 0)}
     for split in ("val", "test"):
         for key in ("auc", "ap", "f1_macro"):
@@ -85,4 +124,3 @@ def adray_trial(config: dict, datasets: dict, sweep_dir: str | None = None) -> N
             if value is not None:
                 final[f"{split}_{key}"] = value
     tune.report(final)
-

@@ -104,7 +104,8 @@ def _one_table() -> tables.GroupTable:
     mean = pd.DataFrame({"mnist": [0.931, 0.8], "nsl_kdd": [0.5, 0.6]}, index=["a3", "ae"])
     std = pd.DataFrame({"mnist": [0.012, np.nan], "nsl_kdd": [0.1, 0.05]}, index=["a3", "ae"])
     short = pd.DataFrame({"mnist": [False, True], "nsl_kdd": [False, False]}, index=["a3", "ae"])
-    return tables.GroupTable("auc", "p_contamination=0.01, n_train_anomalies=0", "a3", mean, std, short,
+    flagged = pd.DataFrame({"mnist": [False, False], "nsl_kdd": [False, True]}, index=["a3", "ae"])
+    return tables.GroupTable("auc", "p_contamination=0.01, n_train_anomalies=0", "a3", mean, std, short, flagged,
                              mean.mean(axis=1), p=pd.Series({"a3": np.nan, "ae": 0.0312}),
                              p_holm=pd.Series({"a3": np.nan, "ae": 0.0312}),
                              p_note=pd.Series({"a3": None, "ae": None}))
@@ -122,7 +123,7 @@ def test_latex_cells_in_the_seeds_style():
 def test_no_std_and_transpose():
     md = tables.to_markdown([_one_table()], std=False)
     assert "±" not in md and "| a3 | **0.93** | 0.50 | **0.72** | - |" in md
-    assert "| ae | 0.80† | **0.60** | 0.70 | 0.03 |" in md
+    assert "| ae | 0.80† | **0.60**‡ | 0.70 | 0.03 |" in md  # † missing seeds, ‡ a degenerate seed
     flipped = tables.to_markdown([_one_table()], transpose=True)
     assert "| dataset | a3 | ae |" in flipped and "| p | - | 0.03 |" in flipped
     frame = pd.read_csv(io.StringIO(tables.to_csv([_one_table()], transpose=True)))

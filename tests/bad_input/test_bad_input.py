@@ -74,7 +74,7 @@ def test_nan_and_inf_features_are_refused_with_their_location(tmp_path):
 
 def test_constant_columns_train_and_score_finitely(tmp_path):
     from adray.data import get_spec, load
-    from adray.tune.trial import TrialConfig, run_trial
+    from adray.sweep.trial import TrialConfig, run_trial
 
     (tmp_path / "csv").mkdir()
     rng = np.random.default_rng(0)

@@ -13,7 +13,7 @@ from adray.detectors.a3.loss import alarm_loss, l1l2, shifted_l1l2, vae_loss
 from adray.detectors.a3.network import VAE, conv_target, default_target_dims, dense_target
 from adray.errors import AdrayError
 from adray.metrics import auc
-from adray.tune.trial import prepare_arrays
+from adray.sweep.trial import prepare_arrays
 
 # digits budget: ~1 CPU second (the seeds' 30/60 epochs at lr 1e-5 are for the full data sets)
 DIGITS_PARAMS = {"target_epochs": 20, "alarm_epochs": 30, "learning_rate": 1e-3,

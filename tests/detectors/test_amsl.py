@@ -397,7 +397,7 @@ def test_learns_temporal_structure_that_trivial_scores_miss():
 
 def test_beats_a_trivial_score_on_basic_motions():
     from adray.data import get_spec, load, make_split
-    from adray.tune.trial import THRESHOLD_PERCENTILE, prepare_arrays
+    from adray.sweep.trial import THRESHOLD_PERCENTILE, prepare_arrays
 
     dataset = load("basic_motions")
     split = make_split(dataset, get_spec("basic_motions").setting("default"), seed=0)

@@ -22,7 +22,7 @@ from adray.detectors.argue.loss import (
 from adray.detectors.argue.network import ClusteringAAE, critic, default_hidden_dims
 from adray.errors import AdrayError
 from adray.metrics import auc
-from adray.tune.trial import prepare_arrays
+from adray.sweep.trial import prepare_arrays
 
 KDD_DIMS = (150, 100, 70, 40, 25, 10)  # SEEDS.md §2.4 do_kdd
 # digits budget: ~1-2 CPU seconds (the seeds' 500 epochs at lr 1e-4 are for the full data sets)

@@ -14,7 +14,7 @@ from adray.detectors.dagmm import (
 )
 from adray.errors import AdrayError
 from adray.metrics import auc
-from adray.tune.trial import prepare_arrays
+from adray.sweep.trial import prepare_arrays
 
 
 def breast_cancer():

@@ -6,7 +6,7 @@ from adray.data import get_spec, load, make_split
 from adray.detectors.deepsad import DeepSAD
 from adray.detectors.svdd_common import center, sad_loss
 from adray.metrics import auc
-from adray.tune.trial import prepare_arrays
+from adray.sweep.trial import prepare_arrays
 
 
 def embedded(name, setting=None, seed=0):

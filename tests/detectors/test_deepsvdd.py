@@ -9,7 +9,7 @@ from adray.detectors.deepsvdd import DeepSVDD
 from adray.detectors.svdd_common import ConvSVDDAutoEncoder, DenseSVDDAutoEncoder, center, is_conv_shape, svdd_loss
 from adray.errors import AdrayError
 from adray.metrics import auc
-from adray.tune.trial import prepare_arrays
+from adray.sweep.trial import prepare_arrays
 
 
 def embedded(name, setting=None, seed=0):

@@ -5,7 +5,7 @@ import torch
 from adray.data import get_spec, load, make_split
 from adray.detectors.fanogan import FAnoGAN, izi_f_terms
 from adray.metrics import auc
-from adray.tune.trial import prepare_arrays
+from adray.sweep.trial import prepare_arrays
 
 
 def breast_cancer():

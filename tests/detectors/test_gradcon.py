@@ -6,7 +6,7 @@ from adray.data import get_spec, load, make_split
 from adray.detectors.gradcon import GradCon, gradient_constraint
 from adray.errors import AdrayError
 from adray.metrics import auc
-from adray.tune.trial import prepare_arrays
+from adray.sweep.trial import prepare_arrays
 
 
 def breast_cancer():

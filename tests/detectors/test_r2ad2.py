@@ -281,7 +281,7 @@ def test_bad_hyperparameters_and_inputs(toy):
 # ---------------------------------------------------------------- a real data set (SEEDS.md §3.5 setting)
 def test_beats_a_trivial_score_on_digits():
     from adray.data import get_spec, load, make_split
-    from adray.tune.trial import prepare_arrays
+    from adray.sweep.trial import prepare_arrays
 
     ds = load("digits")
     split = make_split(ds, get_spec("digits").setting("r2ad2"), 110)

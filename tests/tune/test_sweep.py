@@ -15,7 +15,8 @@ from adray import artifacts  # noqa: E402
 from adray.analysis.collect import collect  # noqa: E402
 from adray.analysis.select import select_configs  # noqa: E402
 from adray.errors import AdrayError, UnknownNameError  # noqa: E402
-from adray.tune.sweep import SweepRequest, expand_trials, parse_set, run_sweep  # noqa: E402
+from adray.sweep.request import SweepRequest, expand_trials, parse_set  # noqa: E402
+from adray.tune.runner import run_sweep  # noqa: E402
 
 pytestmark = pytest.mark.ray
 REPO = Path(__file__).resolve().parents[2]
@@ -59,17 +60,19 @@ def test_two_methods_two_seeds_write_every_artifact(local_ray, tmp_path):
     request = SweepRequest(methods=["ae", "iforest"], datasets=["breast_cancer"], seeds=[110, 210],
                            overrides=parse_set(["batch_size=64", "n_estimators=50"]), smoke=True,
                            storage=str(tmp_path), name="two", verbose=0, checkpoint_every=1)
-    sweep = run_sweep(request)
+    sweep = run_sweep(request).folder
     outcomes = _outcomes(sweep)
     assert sorted((o["config"]["method"], o["config"]["seed"]) for o in outcomes) == [
         ("ae", 110), ("ae", 210), ("iforest", 110), ("iforest", 210)]
     for o in outcomes:
         assert o["status"] == "ok", o.get("error")
         folder = o["dir"]
-        for name in (artifacts.METRICS, artifacts.ROC, artifacts.SCORES, artifacts.HISTORY, "params.json",
+        for name in (artifacts.METRICS, artifacts.ROC, artifacts.SCORES, artifacts.HISTORY, artifacts.CONFIG,
                      "progress.csv", "result.json"):
             assert (folder / name).stat().st_size > 0, f"{folder.name}/{name}"
-        assert json.loads((folder / "params.json").read_text())["trial"]["method"] == o["config"]["method"]
+        config = json.loads((folder / artifacts.CONFIG).read_text())
+        assert config["method"] == o["config"]["method"] and config["trial_key"] == o["config"]["trial_key"]
+        assert json.loads((folder / "params.json").read_text()) == {"i": config["index"]}  # Tune's copy: tiny
         assert len(pd.read_parquet(folder / artifacts.SCORES)) == o["n_val"] + o["n_test"]
         assert list(folder.glob("events.out.tfevents.*")), "TensorBoard logs missing"
     iforest = [o for o in outcomes if o["config"]["method"] == "iforest"]
@@ -96,7 +99,7 @@ def test_failing_detectors_are_recorded_and_the_sweep_goes_on(local_ray, tmp_pat
     request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=[1],
                            overrides=parse_set(["seconds_per_epoch=0", "fail_at_epoch=0,2", "nan_scores=false,true"]),
                            storage=str(tmp_path), name="errors", verbose=0)
-    outcomes = _outcomes(run_sweep(request))
+    outcomes = _outcomes(run_sweep(request).folder)
     by_params = {(o["config"]["params"]["fail_at_epoch"], o["config"]["params"]["nan_scores"]): o for o in outcomes}
     assert len(by_params) == 4
     assert by_params[(0, False)]["status"] == "ok"
@@ -110,7 +113,7 @@ def test_fractional_gpus_pack_four_trials_on_one_gpu(plugin_env, tmp_path):
         request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=[1, 2, 3, 4],
                                overrides=parse_set(["epochs=2", "seconds_per_epoch=2"]), gpus_per_trial=0.25,
                                cpus_per_trial=0.25, storage=str(tmp_path), name="gpu", verbose=0)
-        outcomes = _outcomes(run_sweep(request))
+        outcomes = _outcomes(run_sweep(request).folder)
     finally:
         ray.shutdown()
     assert len(outcomes) == 4 and all(o["status"] == "ok" for o in outcomes)
@@ -129,7 +132,7 @@ def test_trials_spread_over_two_nodes(plugin_env, tmp_path):
         request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=[1, 2, 3, 4],
                                overrides=parse_set(["epochs=2", "seconds_per_epoch=2"]), storage=str(tmp_path),
                                name="nodes", verbose=0)
-        outcomes = _outcomes(run_sweep(request))
+        outcomes = _outcomes(run_sweep(request).folder)
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -145,7 +148,7 @@ def test_a_killed_worker_is_retried_from_its_checkpoint(local_ray, tmp_path):
                    "log_path": [str(log)]},
         storage=str(tmp_path), name="retry", verbose=0, checkpoint_every=1, max_failures=2,
     )
-    (outcome,) = _outcomes(run_sweep(request))
+    (outcome,) = _outcomes(run_sweep(request).folder)
     assert marker.exists() and outcome["status"] == "ok" and outcome["attempt"] == 1
     epochs = [line.split()[2] for line in log.read_text().splitlines()]
     assert epochs == ["epoch=1", "epoch=2", "epoch=3", "epoch=3", "epoch=4"]  # 1 and 2 were not redone

@@ -11,7 +11,7 @@ Defaults (SEEDS.md §4.2, §10): 7 views, 500 global and 500 local memory slots,
 32/64/128 (the memory dimension is the second), λ1 = 1.0, λ2 = 2e-4, Keras-Adam lr 1e-3
 (eps 1e-7, §0.1), batch 16, 100 epochs. The 98th-percentile threshold and AMSL's metrics
 (accuracy, macro precision/recall, mF1; §4.3) are computed by the trial runner
-(``adray.tune.trial.THRESHOLD_PERCENTILE``, :func:`adray.metrics.threshold_metrics`).
+(``adray.sweep.trial.THRESHOLD_PERCENTILE``, :func:`adray.metrics.threshold_metrics`).
 
 Differences from the original code, all deliberate (SEEDS.md §7.7 and others):
 

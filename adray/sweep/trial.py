@@ -33,7 +33,13 @@ THRESHOLD_PERCENTILE = 98.0  # AMSL's rule (SEEDS.md §4.3): >= 98th percentile 
 
 @dataclass
 class TrialConfig:
-    """What one trial runs; ``params`` are the detector's hyperparameters."""
+    """What one trial runs: the one description of a trial from the sweep to the trial to the analysis.
+
+    ``params`` are the detector's hyperparameters. Three identities are derived from it, once, here:
+    ``config_id`` (method + hyperparameters: one configuration across seeds and datasets),
+    ``setting_key`` (dataset + every setting field) and ``trial_key`` (both plus the seed: one trial
+    of one sweep; the ledger and the report never count a trial_key twice).
+    """
 
     method: str
     dataset: str
@@ -44,18 +50,29 @@ class TrialConfig:
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrialConfig:
-        raw = raw.get("trial", raw)  # Tune's config nests the trial under "trial"
         return cls(
             method=raw["method"], dataset=raw["dataset"], setting=Setting.from_dict(raw["setting"]),
             seed=int(raw["seed"]), params=dict(raw.get("params") or {}),
             checkpoint_every=int(raw.get("checkpoint_every", 5)),
         )
 
+    @property
+    def config_id(self) -> str:
+        return artifacts.config_id(self.method, self.params)
+
+    @property
+    def setting_key(self) -> str:
+        return artifacts.setting_key(self.dataset, self.setting.to_dict())
+
+    @property
+    def trial_key(self) -> str:
+        return artifacts.trial_key(self.config_id, self.setting_key, self.seed)
+
     def to_dict(self) -> dict:
         return {
             "method": self.method, "dataset": self.dataset, "setting": self.setting.to_dict(),
             "seed": self.seed, "params": self.params, "checkpoint_every": self.checkpoint_every,
-            "config_id": artifacts.config_id(self.method, self.params),
+            "config_id": self.config_id, "setting_key": self.setting_key, "trial_key": self.trial_key,
         }
 
 
@@ -140,7 +157,8 @@ def run_trial(
         outcome["device"] = device
 
         def on_epoch(epoch_metrics: dict) -> None:
-            row = {k: v for k, v in epoch_metrics.items() if isinstance(v, int | float | str) and not isinstance(v, bool)}
+            row = {k: v for k, v in epoch_metrics.items()
+                   if isinstance(v, int | float | str) and not isinstance(v, bool)}
             history.append(row)
             due = len(history) % max(1, config.checkpoint_every) == 0
             state = {"state": detector.get_state(), "history": list(history)} if due else None
@@ -165,6 +183,7 @@ def run_trial(
         rows = {"val": split.val, "test": split.test}
         for name in ("val", "test"):
             outcome[name] = metrics.evaluate(labels[name], scores[name], threshold)
+        outcome["flags"] = degenerate(labels, scores)
         frames = _frames(dataset, rows, labels, scores, outcome)
         outcome["status"] = artifacts.STATUS_OK
     except Exception as exc:  # the detector's failure is this trial's result, not the sweep's
@@ -174,8 +193,26 @@ def run_trial(
     outcome["end_time"] = time.time()
     outcome["total_seconds"] = outcome["end_time"] - started
     outcome["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    artifacts.write_trial(trial_dir, outcome, history=pd.DataFrame(history) if history else None, **frames)
+    history_frame = pd.DataFrame(history) if history else None
+    if outcome["status"] == artifacts.STATUS_ERROR:
+        # the cause first: a small file that fits where a large one may not (a nearly full disk)
+        artifacts.write_json(trial_dir / artifacts.TRIAL, outcome)
+    artifacts.write_trial(trial_dir, outcome, history=history_frame, **frames)
     return outcome
+
+
+def degenerate(labels: dict[str, np.ndarray], scores: dict[str, np.ndarray]) -> list[str]:
+    """Why an evaluated split's metrics are not what they seem: every score tied (a constant scorer's
+    AUC of exactly 0.5 says nothing about the method) or one class only (AUC undefined)."""
+    flags = []
+    for split in ("val", "test"):
+        y, s = labels[split], scores[split]
+        if len(s) and np.ptp(s) == 0:
+            flags.append(f"{split}: all {len(s)} scores are equal (AUC 0.5 carries no ranking)")
+        if len(np.unique(y)) < 2 and not (split == "val" and len(y) and y.max() == 0):
+            flags.append(f"{split}: one class only ({'anomalies' if len(y) and y.max() else 'normal'}); "
+                         "AUC undefined")
+    return flags
 
 
 def _frames(dataset, rows, labels, scores, outcome) -> dict:

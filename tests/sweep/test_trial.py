@@ -8,7 +8,7 @@ import pytest
 
 from adray import artifacts
 from adray.data import get_spec, load
-from adray.tune.trial import TrialConfig, minmax_scale, run_trial
+from adray.sweep.trial import TrialConfig, minmax_scale, run_trial
 
 
 @pytest.fixture(autouse=True)

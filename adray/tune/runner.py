@@ -1,0 +1,308 @@
+"""Run (or resume) a sweep as Ray Tune trials: the only place a sweep touches Ray.
+
+Before Ray starts, the request is checked and expanded, the sweep folder is locked for this run,
+free space is checked and the ledger (``sweep.json``) is written. Each dataset is loaded once on the
+driver, put into the object store once and handed to every trial with ``tune.with_parameters``,
+as is the ledger. Tune's configuration of a trial is its ledger index only.
+
+Resume never reads Ray's pickled state (``tuner.pkl``): it runs a new Tuner over the ledger trials
+whose folders hold no ok result, and each continues from the newest checkpoint in its folder.
+
+How a run ends, and what it says (:class:`SweepResult`):
+
+- ``complete``: every ledger trial has an outcome (ok or error); exit 0;
+- ``interrupted``: SIGINT or SIGTERM (Ctrl-C, ``timeout``, Slurm) stops the trials, counts what
+  finished, errored and did not run, and says how to continue; exit 130 / 143. A second signal
+  stops at once;
+- ``storage full``: a trial (or Tune) could not write; the finished results are safe; exit 1;
+- ``stalled``: trials stayed pending ``--pending-timeout`` seconds with none running (no node can
+  take them, e.g. ``--autoscale`` and no node ever came); exit 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from adray.errors import AdrayError
+from adray.sweep.folder import (
+    SweepLock,
+    check_free_space,
+    check_name,
+    check_writable,
+    is_uri,
+    newest_unfinished,
+    storage_root,
+)
+from adray.sweep.ledger import LEDGER_FILE, Ledger, read_ledger, write_ledger
+from adray.sweep.request import SweepRequest, expand_trials
+
+log = logging.getLogger("adray.sweep")
+
+COMPLETE, INTERRUPTED, STORAGE_FULL, STALLED = "complete", "interrupted", "storage full", "stalled"
+STATUSES = ("ok", "error", "incomplete", "not started")
+# what a resume may change: how the trials run, not which trials there are
+RUNTIME_FIELDS = ("gpus_per_trial", "cpus_per_trial", "address", "storage", "name", "max_failures",
+                  "checkpoint_every", "autoscale", "pending_timeout", "verbose")
+
+
+@dataclass
+class SweepResult:
+    """How a sweep run ended: its folder, outcome and the status of every ledger trial."""
+
+    folder: Path | str
+    name: str
+    outcome: str
+    counts: dict[str, int] = field(default_factory=dict)
+    signal: int | None = None
+    seconds: float = 0.0
+    detail: str = ""
+
+    @property
+    def local(self) -> bool:
+        return isinstance(self.folder, Path)
+
+    @property
+    def exit_code(self) -> int:
+        if self.outcome == INTERRUPTED:
+            return 128 + (self.signal or signal.SIGINT)
+        return 0 if self.outcome == COMPLETE else 1
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{self.counts.get(s, 0)} {s}" for s in STATUSES)
+        total = sum(self.counts.values())
+        line = f"sweep {self.name}: {self.outcome} after {self.seconds:.0f} s; {total} trials: {counts}"
+        if self.outcome == COMPLETE:
+            return line
+        hint = (f"continue with the same command plus --resume (or: python sweeps/grid.py --name {self.name} "
+                "--resume)")
+        reason = {INTERRUPTED: f"stopped by {signal.Signals(self.signal or signal.SIGINT).name}",
+                  STORAGE_FULL: f"storage full at {self.folder}: {self.counts.get('ok', 0)} finished results "
+                                "are safe; free space and",
+                  STALLED: self.detail}.get(self.outcome, self.detail)
+        return f"{line}\n{reason}; {hint}"
+
+
+# ---- planning -------------------------------------------------------------------------------------
+def default_name(request: SweepRequest) -> str:
+    methods = "+".join(request.methods).replace(":", "-")
+    return f"{methods}_{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _resolve_name(request: SweepRequest, root: str) -> str:
+    if request.name:
+        return check_name(request.name)
+    if request.resume:
+        name = newest_unfinished(root)
+        if name is None:
+            raise AdrayError(f"--resume: no unfinished sweep under {root}; pass --name NAME of the sweep to resume")
+        return name
+    return default_name(request)
+
+
+def _resumed_request(request: SweepRequest, ledger: Ledger) -> SweepRequest:
+    """The request to continue with: the ledger's experiment, widened by the command if it gave one."""
+    recorded = dict(ledger.request)
+    if request.methods:  # the command restates the experiment: it may add seeds and values, nothing else
+        given = request.to_dict()
+        refused = ledger.refused_changes(given)
+        if refused:
+            raise AdrayError("--resume: this command asks for a different sweep than "
+                             f"{ledger.name} ran:\n  " + "\n  ".join(refused) +
+                             "\nRepeat the original command (it may add --seeds or --set values) or start a new "
+                             "sweep with another --name")
+        recorded.update({k: v for k, v in given.items() if k not in RUNTIME_FIELDS})
+    runtime = {k: getattr(request, k) for k in RUNTIME_FIELDS}
+    return SweepRequest.from_dict({**recorded, **runtime, "resume": True})
+
+
+def plan(request: SweepRequest, sweep_dir: Path | str, name: str) -> tuple[Ledger, SweepRequest]:
+    """The ledger for this run (new, or the existing one widened by the command)."""
+    local = isinstance(sweep_dir, Path)
+    if not request.resume:
+        return Ledger.new(name, request.to_dict(), expand_trials(request)), request
+    ledger = read_ledger(sweep_dir) if local else None
+    if ledger is None:
+        raise AdrayError(f"--resume: nothing to resume at {sweep_dir} (no {'sweep.json' if local else 'local folder'})"
+                         "; run without --resume to start it")
+    request = _resumed_request(request, ledger)
+    ledger.add(expand_trials(request))
+    ledger.request = {k: v for k, v in request.to_dict().items()}
+    return ledger, request
+
+
+def statuses(sweep_dir: Path, ledger: Ledger) -> dict[int, str]:
+    """Each ledger trial's status from its folder (the report's rules: ok, error, incomplete, not started)."""
+    from adray.analysis.collect import ledger_statuses
+
+    return ledger_statuses(sweep_dir, ledger)
+
+
+def load_datasets(ledger: Ledger, indices: list[int]) -> dict:
+    """Each dataset of these trials, loaded once, with every setting checked against its classes."""
+    from adray.data.cache import load
+    from adray.data.settings import make_split
+
+    datasets, checked = {}, set()
+    for index in indices:
+        trial = ledger.trial(index)
+        if trial.dataset not in datasets:
+            datasets[trial.dataset] = load(trial.dataset)
+        if (trial.dataset, trial.setting_key) not in checked:
+            # a split is cheap index arithmetic: drawing one proves the setting is possible (classes exist,
+            # enough known anomalies, splits non-empty) before any trial is scheduled
+            make_split(datasets[trial.dataset], trial.setting, trial.seed)
+            checked.add((trial.dataset, trial.setting_key))
+    return datasets
+
+
+# ---- running --------------------------------------------------------------------------------------
+def run_sweep(request: SweepRequest) -> SweepResult:
+    """Run (or resume) the sweep; the result says how it ended (see the module docstring)."""
+    request.check_options()
+    root = storage_root(request.storage)
+    local = not is_uri(root)
+    name = _resolve_name(request, root)
+    sweep_dir: Path | str = Path(root) / name if local else f"{root.rstrip('/')}/{name}"
+    if local:
+        check_writable(Path(root))
+        if not request.resume and sweep_dir.exists() and any(sweep_dir.iterdir()):
+            raise AdrayError(f"sweep folder {sweep_dir} already exists: add --resume to continue it, or pick a "
+                             "new --name")
+        if request.resume and not (sweep_dir / LEDGER_FILE).is_file():
+            raise AdrayError(f"--resume: nothing to resume at {sweep_dir} (no {LEDGER_FILE}); run without "
+                             "--resume to start it")
+    lock = SweepLock(sweep_dir) if local else contextlib.nullcontext()
+    with lock:
+        ledger, request = plan(request, sweep_dir, name)
+        done = statuses(sweep_dir, ledger) if request.resume else {}
+        todo = [i for i in range(len(ledger)) if done.get(i) != "ok"]
+        if local:
+            check_free_space(Path(root), len(todo))
+        datasets = load_datasets(ledger, todo)  # before Ray starts: a dataset problem is reported in a second
+        ledger.start_run(resumed=request.resume)
+        if local:
+            write_ledger(sweep_dir, ledger)
+        start = time.time()
+        guard, stopped = _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name)
+        counts = Counter(statuses(sweep_dir, ledger).values()) if local else Counter()
+        outcome, detail = guard.outcome()
+        if outcome == COMPLETE and local and counts.get("ok", 0) + counts.get("error", 0) < len(ledger):
+            outcome, detail = STALLED, "some trials did not run"
+        result = SweepResult(folder=sweep_dir, name=name, outcome=outcome,
+                             counts={s: counts.get(s, 0) for s in STATUSES}, signal=guard.signal,
+                             seconds=time.time() - start, detail=detail or stopped)
+        if local:
+            ledger.end_run(outcome, result.counts)
+            with contextlib.suppress(OSError):  # a full disk must not hide the summary
+                write_ledger(sweep_dir, ledger)
+    return result
+
+
+def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
+    """Start Ray if needed and run the trials ``todo``; returns the guard that watched the run."""
+    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "1")  # CPU-only trials must not see GPUs
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # keep Tune's classic progress table
+    os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"  # adray's guard handles SIGINT (and SIGTERM) itself
+    # num_to_keep forces an experiment-state snapshot whenever old checkpoints are pruned; cheap with
+    # tiny trial configs, so Tune's warning about it is noise
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    import ray
+    from ray import tune
+
+    from adray.tune.guard import SweepGuard
+    from adray.tune.resources import check_cluster, trial_resources
+    from adray.tune.store import put_dataset
+    from adray.tune.trainable import adray_trial
+
+    resources = trial_resources(request.cpus_per_trial, request.gpus_per_trial)
+    if not ray.is_initialized():
+        ray.init(address=request.address, include_dashboard=None, log_to_driver=request.verbose > 1)
+    cluster = check_cluster(resources["cpu"], resources["gpu"], request.autoscale)
+    guard = SweepGuard(pending_timeout=request.pending_timeout)
+    log.info("adray: %d trials -> %s  [%s; per trial %g CPU, %g GPU]%s", len(todo), sweep_dir, cluster,
+             resources["cpu"], resources["gpu"],
+             f" (resumed: {len(ledger) - len(todo)} of {len(ledger)} already ok)" if request.resume else "")
+    if not todo:
+        return guard, ""
+    refs = {name_: [put_dataset(dataset)] for name_, dataset in datasets.items()}  # one copy per sweep
+    options = {"sweep_dir": str(sweep_dir) if isinstance(sweep_dir, Path) else None,
+               "checkpoint_every": request.checkpoint_every}
+    trainable = tune.with_resources(
+        tune.with_parameters(adray_trial, datasets=refs, ledger=[ray.put(ledger)], options=options), resources)
+    _active.update(ledger=ledger, labels=ledger_labels(ledger))
+    run_config = tune.RunConfig(
+        name=name, storage_path=root, stop=guard.stopper, callbacks=[guard],
+        failure_config=tune.FailureConfig(max_failures=request.max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+        sync_config=tune.SyncConfig(sync_artifacts=not isinstance(sweep_dir, Path)),
+        progress_reporter=tune.CLIReporter(
+            parameter_columns=[],
+            metric_columns={"epoch": "epoch", "loss": "loss", "val_auc": "val_auc", "test_auc": "test_auc"},
+            max_report_frequency=30, max_column_length=40,
+        ),
+        verbose=request.verbose,
+    )
+    tuner = tune.Tuner(
+        trainable, param_space={"i": tune.grid_search(todo)},
+        tune_config=tune.TuneConfig(reuse_actors=True, trial_dirname_creator=_trial_dirname,
+                                    trial_name_creator=_trial_label),
+        run_config=run_config,
+    )
+    with guard.signals():
+        try:
+            tuner.fit()
+        except Exception as exc:  # noqa: BLE001 - Tune's driver failing to write is a full disk, not a bug
+            from adray.tune.trainable import is_storage_full
+
+            if is_storage_full(exc) or _disk_full(root):
+                guard.storage_full = f"{type(exc).__name__}: {exc}"
+            else:
+                raise
+    return guard, ""
+
+
+def _disk_full(root: str) -> bool:
+    import shutil
+
+    return not is_uri(root) and shutil.disk_usage(root).free < 64 * 1024
+
+
+def ledger_labels(ledger: Ledger) -> list[str]:
+    """A short name per trial for Tune's progress table: method, dataset, seed, config id and the
+    hyperparameters that vary between this method's configurations."""
+    values: dict[tuple[str, str], set] = {}
+    for config in ledger.configs:
+        for key, value in config["params"].items():
+            values.setdefault((config["method"], key), set()).add(json.dumps(value, sort_keys=True))
+    varying = {pair for pair, seen in values.items() if len(seen) > 1}
+    out = []
+    for config_index, seed in ledger.trials:
+        c = ledger.configs[config_index]
+        setting = c["setting"].get("name") or ""
+        parts = [f"{c['method']} {c['dataset']}{':' + setting if setting else ''} s{seed} #{c['config_id'][:6]}"]
+        parts += [f"{k}={c['params'][k]}" for k in sorted(c["params"]) if (c["method"], k) in varying]
+        out.append(" ".join(parts))
+    return out
+
+
+# Tune pickles its configuration (tuner.pkl); module-level functions pickle by name, so the ledger they
+# read from is not copied into that file
+_active: dict = {}
+
+
+def _trial_dirname(trial) -> str:
+    return _active["ledger"].dirname(int(trial.config["i"]))
+
+
+def _trial_label(trial) -> str:
+    return _active["labels"][int(trial.config["i"])]
