@@ -115,24 +115,20 @@ def _range_start(response) -> int | None:
 
 
 # ---- names ----------------------------------------------------------------------------------------
-def downloadable_names() -> list[str]:
-    return sorted(DATASETS)
-
-
 def resolve(name: str, data_dir: Path | None = None) -> RemoteDataset:
     """The dataset to fetch, or an AdrayError that says what to do instead."""
     key = name.strip()
     if key in DATASETS:
         return DATASETS[key]
-    if key.lower().startswith("adbench:"):  # also accept ADBench's own file stem (6_cardio) in any case
+    if key.lower().startswith("adbench:"):  # any case, and ADBench's own file stem (6_cardio) too
         wanted = key.split(":", 1)[1].lower()
         for dataset in DATASETS.values():
-            if dataset.name.startswith("adbench:") and dataset.files[0].name[:-4].lower() == wanted:
+            if dataset.name.startswith("adbench:") and wanted in (dataset.name[8:], dataset.files[0].name[:-4].lower()):
                 return dataset
     if key in SIGN_IN:
         folder = (data_dir or default_data_dir()) / SPECS[key].raw_dir_name
         raise SignInRequiredError(
-            f"adray cannot download {key!r} ({SPECS[key].title}): "
+            f"adray cannot download {key!r} ({SPECS[key].title}): its site needs a sign-in or a form. "
             + SIGN_IN[key].format(folder=folder) + f"; then run `adray prepare {key}`"
         )
     if key in SPECS and SPECS[key].embedded:
@@ -322,7 +318,8 @@ def download(name: str, data_dir: Path | None = None, trust_first_download: bool
             f"{len(unpinned)} file(s) of {name!r} have no published SHA-256 that adray could pin: "
             f"{', '.join(unpinned)}. Run `adray download {name} --trust-first-download` to fetch them anyway: "
             f"adray records the SHA-256 of what arrives in {target / SUMS_NAME} and checks later downloads "
-            "against it"
+            "against it" + ("; or fetch pinned files one by one (adray download adbench:cardio adbench:glass ...)"
+                            if dataset.name == "adbench" else "")
         )
     written = []
     for remote, known in todo:

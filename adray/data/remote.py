@@ -192,17 +192,17 @@ DATASETS: dict[str, RemoteDataset] = {d.name: d for d in [
 
 # ---- sites that need a sign-in or a form: what to do by hand ---------------------------------------
 SIGN_IN = {
-    "creditcard": "Kaggle needs a sign-in: open https://www.kaggle.com/datasets/mlg-ulb/creditcardfraud, sign "
-                  "in, download the archive and unzip creditcard.csv into {folder}/ (with a Kaggle API token: "
+    "creditcard": "open https://www.kaggle.com/datasets/mlg-ulb/creditcardfraud, sign in, download the "
+                  "archive and unzip creditcard.csv into {folder}/ (with a Kaggle API token: "
                   "`kaggle datasets download -d mlg-ulb/creditcardfraud --unzip -p {folder}`)",
-    "ids2018": "the CIC page https://www.unb.ca/cic/datasets/ids-2018.html asks for a form; the files themselves "
-               "are in a public AWS bucket: `aws s3 sync --no-sign-request --region eu-central-1 "
+    "ids2018": "the page is https://www.unb.ca/cic/datasets/ids-2018.html, but the files themselves are in a "
+               "public AWS bucket: `aws s3 sync --no-sign-request --region eu-central-1 "
                "\"s3://cse-cic-ids2018/Processed Traffic Data for ML Algorithms/\" {folder}/` puts every "
                "*_TrafficForML_CICFlowMeter.csv into {folder}/",
-    "darknet": "the CIC page https://www.unb.ca/cic/datasets/darknet2020.html asks for a form before it gives "
-               "the download link: fill it in, download the archive and put Darknet.CSV into {folder}/",
-    "doh": "the CIC page https://www.unb.ca/cic/datasets/dohbrw-2020.html asks for a form before it gives the "
-           "download link: fill it in and put l2-benign.csv and l2-malicious.csv into {folder}/",
-    "url": "the CIC page https://www.unb.ca/cic/datasets/url-2016.html asks for a form before it gives the "
-           "download link: fill it in, download ISCXURL2016 and put All.csv into {folder}/",
+    "darknet": "fill in the form on https://www.unb.ca/cic/datasets/darknet2020.html, download the archive "
+               "and put Darknet.CSV into {folder}/",
+    "doh": "fill in the form on https://www.unb.ca/cic/datasets/dohbrw-2020.html, download the archive and put "
+           "l2-benign.csv and l2-malicious.csv into {folder}/",
+    "url": "fill in the form on https://www.unb.ca/cic/datasets/url-2016.html, download ISCXURL2016 and put "
+           "All.csv into {folder}/",
 }
