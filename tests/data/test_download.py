@@ -155,7 +155,8 @@ def test_hash_mismatch_leaves_no_file_and_says_so(site, isolated_data_dir):
     assert not (isolated_data_dir / "covtype").exists() and staged(isolated_data_dir) == []
 
 
-def test_cut_connection_leaves_nothing_half_written_and_the_rerun_resumes(site, monkeypatch, isolated_data_dir):
+def test_cut_connection_leaves_nothing_half_written_and_the_rerun_resumes(site, monkeypatch, isolated_data_dir,
+                                                                         capsys):
     hashes = mnist_site(site)
     pin(monkeypatch, "mnist", hashes)
     name = "train-images-idx3-ubyte.gz"
@@ -170,8 +171,11 @@ def test_cut_connection_leaves_nothing_half_written_and_the_rerun_resumes(site, 
     assert 0 < kept <= 10_000  # at most the chunk being read when the connection broke is lost
     for phrase in ("connection broke", f"{kept:,} bytes", "resumes", "nothing was written"):
         assert phrase in message, message
-    download("mnist")
+    capsys.readouterr()
+    download("mnist", progressbar=True)
     assert (f"/mnist/{name}", f"bytes={kept}-") in site.requests  # asked only for the rest
+    out, err = capsys.readouterr()
+    assert f"resuming after {kept:,} bytes" in out and f"{name}:" in err  # the progress bar (tqdm, stderr)
     data = (isolated_data_dir / "mnist" / name).read_bytes()
     assert len(data) == size and hashlib.sha256(data).hexdigest() == hashes[name]
     assert staged(isolated_data_dir) == []
@@ -225,6 +229,22 @@ def test_unpinned_archive_needs_trust_then_is_checked_against_the_recorded_hash(
         download("dsads")  # no flag needed: the recorded hash pins it now
     assert "SHA256SUMS" in str(info.value) and digest in str(info.value)
     assert not list(folder.glob("a*")) and staged(isolated_data_dir) == []
+
+
+def test_only_the_named_members_of_a_large_archive_are_extracted(site, monkeypatch, isolated_data_dir, capsys):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:  # EMNIST's gzip.zip holds every split; adray wants letters
+        for split in ("letters", "digits"):
+            for part, n in (("train", 6), ("test", 3)):
+                archive.writestr(f"gzip/emnist-{split}-{part}-images-idx3-ubyte.gz", idx_gz(np.zeros((n, 28, 28))))
+                archive.writestr(f"gzip/emnist-{split}-{part}-labels-idx1-ubyte.gz", idx_gz(np.arange(1, n + 1)))
+    pin(monkeypatch, "emnist", {"gzip.zip": put(site, "emnist/gzip.zip", buffer.getvalue())})
+    assert main(["download", "emnist"]) == 0
+    assert sorted(p.name for p in (isolated_data_dir / "emnist").iterdir()) == [
+        f"emnist-letters-{part}-ubyte.gz" for part in
+        ("test-images-idx3", "test-labels-idx1", "train-images-idx3", "train-labels-idx1")]
+    assert staged(isolated_data_dir) == []
+    assert main(["prepare", "emnist"]) == 0 and "rows 9, shape (28, 28)" in capsys.readouterr().out
 
 
 def test_archive_without_the_expected_members_writes_nothing(site, isolated_data_dir):
