@@ -273,14 +273,14 @@ def _fetch(dataset: RemoteDataset, remote: RemoteFile, known: str | None, data_d
             ) from None
         digest = known or downloader.sha256 or sha256_of(path)
         target.mkdir(parents=True, exist_ok=True)
-        if known is None:  # --trust-first-download: remember what arrived
-            _record_sum(target, remote.name, digest)
-            say(f"{remote.name}: no pinned SHA-256; recorded {digest} in {target / SUMS_NAME}")
         if remote.is_archive:
             written = _unpack(path, remote, target, url)
         else:
             os.replace(path, target / remote.name)
             written = [target / remote.name]
+        if known is None:  # --trust-first-download: remember what arrived, once it proved usable
+            _record_sum(target, remote.name, digest)
+            say(f"{remote.name}: no pinned SHA-256; recorded {digest} in {target / SUMS_NAME}")
     return written  # the lock file stays: deleting it could let two downloads share the .part file
 
 

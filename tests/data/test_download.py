@@ -253,6 +253,15 @@ def test_archive_without_the_expected_members_writes_nothing(site, isolated_data
         download("dsads", trust_first_download=True)
     assert "holds no file matching a*/p*/s*.txt" in str(info.value)
     assert not list((isolated_data_dir / "dsads").rglob("*.txt")) and staged(isolated_data_dir) == []
+    assert read_sums(isolated_data_dir / "dsads") == {}  # an unusable archive's hash is not trusted
+
+
+def test_a_file_that_is_not_a_zip_is_deleted_and_not_trusted(site, isolated_data_dir):
+    put(site, "dsads/data.zip", b"<html>please sign in</html>")  # what a site answers instead of the file
+    with pytest.raises(DownloadError) as info:
+        download("dsads", trust_first_download=True)
+    assert "cannot be unpacked" in str(info.value) and "deleted" in str(info.value)
+    assert read_sums(isolated_data_dir / "dsads") == {} and staged(isolated_data_dir) == []
 
 
 def test_adbench_file_by_name_lands_in_data_odds(site, monkeypatch, isolated_data_dir, capsys):
