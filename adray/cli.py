@@ -127,6 +127,15 @@ def cmd_prepare(args) -> int:
     return 0
 
 
+def cmd_download(args) -> int:
+    from adray.data.download import download
+
+    data_dir = Path(args.data_dir).resolve() if args.data_dir else None
+    for name in args.names:
+        download(name, data_dir, trust_first_download=args.trust_first_download)
+    return 0
+
+
 def cmd_report(args) -> int:
     from adray.analysis.report import make_report
 
@@ -266,6 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="rebuild even if a current cache exists")
     p.add_argument("--data-dir", help="raw data folder (default: $ADRAY_DATA or ./data)")
     p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("download", help="fetch a dataset's files (SHA-256 checked, resumable) into data/<folder>/")
+    p.add_argument("names", nargs="+", metavar="NAME", help="e.g. mnist, dsads, odds:cardio, adbench:cardio, adbench")
+    p.add_argument("--trust-first-download", action="store_true",
+                   help="also fetch files with no pinned SHA-256, recording theirs in data/<folder>/SHA256SUMS")
+    p.add_argument("--data-dir", help="raw data folder (default: $ADRAY_DATA or ./data)")
+    p.set_defaults(func=cmd_download)
 
     p = sub.add_parser("report", help="tables, significance tests and plots of a finished (or partial) sweep")
     p.add_argument("sweep", metavar="SWEEP_DIR", help="the sweep folder, e.g. results/<sweep>")
