@@ -1,5 +1,6 @@
 """The ``adray`` command: ``adray sweep`` (also ``python sweeps/grid.py``), ``adray report SWEEP_DIR``,
-``adray methods``, ``adray datasets``, ``adray prepare NAME`` and ``adray check-cluster``.
+``adray methods``, ``adray datasets``, ``adray download NAME``, ``adray prepare NAME``, and
+``adray check-cluster`` / ``adray cluster-policy`` for cluster.yaml.
 
 User mistakes (a missing file, an unknown name, an impossible setting) are :class:`AdrayError`s:
 printed as one message, exit code 2, no traceback. ``ADRAY_DEBUG=1`` shows the traceback anyway.
@@ -109,6 +110,17 @@ def cmd_check_cluster(args) -> int:
     from adray.tune.cluster_config import check_cluster_file
 
     print(check_cluster_file(args.file))
+    return 0
+
+
+def cmd_cluster_policy(args) -> int:
+    from adray.tune import cluster_iam
+    from adray.tune.cluster_config import read_cluster_file
+
+    paths = cluster_iam.write(read_cluster_file(Path(args.file)), args.bucket, args.ssh_cidr, Path(args.out))
+    print("wrote " + ", ".join(_shown(p.resolve()) for p in paths))
+    print(f"read {_shown(paths[-1].resolve())}, run it once, put the security group id it prints into cluster.yaml, "
+          f"then `adray check-cluster {args.file}`")
     return 0
 
 
@@ -269,6 +281,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-cluster", help="validate a Ray cluster-launcher file (YAML + Ray's schema) before ray up")
     p.add_argument("file", nargs="?", default="cluster.yaml")
     p.set_defaults(func=cmd_check_cluster)
+
+    p = sub.add_parser("cluster-policy", help="least-privilege IAM roles and an SSH-limited security group for "
+                       "cluster.yaml: policy JSON files and the aws commands that create them")
+    p.add_argument("file", nargs="?", default="cluster.yaml")
+    p.add_argument("--bucket", required=True, help="the S3 bucket of --storage s3://<bucket>/...")
+    p.add_argument("--ssh-cidr", required=True, help="who may SSH to the cluster, e.g. your address as a /32")
+    p.add_argument("--out", required=True, help="folder for trust.json, head-policy.json, worker-policy.json, setup.sh")
+    p.set_defaults(func=cmd_cluster_policy)
 
     p = sub.add_parser("prepare", help="convert a dataset's raw files into the Parquet cache")
     p.add_argument("names", nargs="+", metavar="NAME")

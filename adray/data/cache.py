@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from filelock import FileLock
 
+from adray.data import precision
 from adray.data.catalog import DatasetSpec, default_data_dir, get_spec
 from adray.data.dataset import FORMAT_VERSION, META_KEY, Dataset, DatasetMeta
 from adray.errors import AdrayError, DatasetMissingError, MalformedFileError
@@ -162,6 +163,7 @@ def build(spec: DatasetSpec, files: list[Path], data_dir: Path) -> Dataset:
     if len(raw.X) == 0:
         raise MalformedFileError(raw_dir(spec, data_dir), f"no usable rows for {spec.name!r} (all dropped?)")
     _check_finite(spec, raw)
+    precision.warn(spec.name, raw.rounding_notes)
     labels = np.asarray(raw.labels).astype(str)
     default = spec.settings.get(spec.default_setting)
     classes, counts = np.unique(labels, return_counts=True)
@@ -175,7 +177,7 @@ def build(spec: DatasetSpec, files: list[Path], data_dir: Path) -> Dataset:
         loader_version=spec.loader_version,
         description=spec.title,
         extra={"class_counts": {str(c): int(n) for c, n in zip(classes, counts, strict=True)},
-               "scaling": spec.scaling},
+               "scaling": spec.scaling, **({"rounding": raw.rounding_notes} if raw.rounding_notes else {})},
     )
     return Dataset.from_arrays(raw.X, labels, meta, groups=raw.groups, official_test=raw.official_test)
 

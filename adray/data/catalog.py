@@ -315,7 +315,7 @@ def odds_specs(data_dir: Path | None = None) -> dict[str, DatasetSpec]:
 
 
 def csv_specs(data_dir: Path | None = None) -> dict[str, DatasetSpec]:
-    """One dataset per CSV found in ``data/csv/`` (a ``label`` column, else the last one, is the class)."""
+    """One dataset per CSV found in ``data/csv/`` (its ``label`` column is the class)."""
     folder = (data_dir or default_data_dir()) / "csv"
     specs = {}
     for path in sorted(folder.glob("*.csv")):
@@ -323,6 +323,7 @@ def csv_specs(data_dir: Path | None = None) -> dict[str, DatasetSpec]:
         specs[name] = DatasetSpec(
             name, f"user table {path.name}", "adray.data.sources.csv_table:read_file", "your own file",
             files=(path.name,), folder="csv", settings=dict([_s("default", ("0",), ("1",), **_R2AD2)]),
+            loader_version=2,  # 2: `label` required (1 guessed the last column), integers above 2^24 accepted
             notes="generic: numeric feature columns and a label column (0 = normal, 1 = anomaly by default)",
         )
     return specs

@@ -3,14 +3,14 @@
 Every reader has the signature ``read(root: Path, files: list[Path]) -> RawData``: ``root`` is the
 folder the user put the downloaded files into (``data/<name>/``) and ``files`` the paths that matched
 the dataset's catalogue patterns, in pattern order (all matches of a glob, sorted). Readers apply
-each dataset's preprocessing from the seeds (dropped columns, one-hot encoding, NaN/Inf rules, label maps) but never scale:
-scaling is fitted on training rows inside each trial. A file that cannot be parsed raises
+each dataset's preprocessing from the seeds (dropped columns, one-hot encoding, NaN/Inf rules, label
+maps) but never scale: scaling is fitted on training rows inside each trial. A file that cannot be parsed raises
 :class:`adray.errors.MalformedFileError` naming the file and line.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +24,7 @@ class RawData:
     feature_names: list[str]
     groups: np.ndarray | None = None  # (n,) normal sub-class per row (ARGUE's experts)
     official_test: np.ndarray | None = None  # (n,) bool, True for rows of the official test set
+    rounding_notes: list[str] = field(default_factory=list)  # adray.data.precision.float32_rounding sentences
 
     def __post_init__(self):
         n = len(self.X)

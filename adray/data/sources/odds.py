@@ -5,7 +5,8 @@ Sources: the ODDS library (http://odds.cs.stonybrook.edu/) ships MATLAB files wi
 archives with the arrays ``X`` and ``y``. R2-AD2's Mammography is ODDS ``mammography.mat`` (11,183 x
 6, 260 anomalies; SEEDS.md §3.5), read like any other file of this kind.
 
-Preprocessing: none. Labels become "0" (normal) and "1" (anomaly); the files carry no feature
+Preprocessing: none (integer features above 2^24 are stored rounded to float32, with a warning saying
+by how much). Labels become "0" (normal) and "1" (anomaly); the files carry no feature
 names, so features are named ``x1``..``xd``. scipy reads MATLAB files up to version 7; a v7.3 file
 (which is HDF5) has to be re-saved as v7 (``save(..., '-v7')``) or converted to ``.npz``.
 """
@@ -19,6 +20,7 @@ import numpy as np
 import scipy.io
 import scipy.sparse
 
+from adray.data.precision import float32_rounding
 from adray.data.sources import RawData
 from adray.errors import MalformedFileError
 
@@ -74,7 +76,8 @@ def read_file(root: Path, files: list[Path]) -> RawData:
             path, f"y must be 0 (normal) or 1 (anomaly), found {np.unique(y)[:10].tolist()}"
         )
     names = [f"x{i}" for i in range(1, X.shape[1] + 1)]
-    return RawData(X.astype(np.float32), y.astype(np.int64).astype(str), names)
+    rounding = [note for j, name in enumerate(names) if (note := float32_rounding(X[:, j], name))]
+    return RawData(X.astype(np.float32), y.astype(np.int64).astype(str), names, rounding_notes=rounding)
 
 
 def read_mammography(root: Path, files: list[Path]) -> RawData:
