@@ -161,5 +161,5 @@ def read_json(path: Path) -> dict | None:
     try:
         with open(path) as fh:
             return json.load(fh)
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+    except (OSError, ValueError):  # missing, unreadable, cut short (JSONDecodeError is a ValueError)
         return None

@@ -52,17 +52,19 @@ _RAY_MARKERS = ("tuner.pkl", ".validate_storage_marker")
 _RAY_PREFIXES = ("experiment_state-", "basic-variant-state-")
 
 
-def _is_dir(entry: os.DirEntry) -> bool:
+def _is_dir(entry: os.DirEntry) -> bool | None:
+    """True for a folder, False for anything else, None when it cannot be told (a symlink loop)."""
     try:
         return entry.is_dir()
-    except OSError:  # a symlink loop or an unreadable entry is no trial folder
-        return False
+    except OSError:
+        return None
 
 
 def _subdirs(sweep_dir: Path) -> list[Path]:
+    """The sweep's sub-folders, and entries that cannot be read (listed as problems, never a crash)."""
     with os.scandir(sweep_dir) as entries:
         return sorted(Path(e.path) for e in entries
-                      if e.name != REPORT_DIR and not e.name.startswith(".") and _is_dir(e))
+                      if e.name != REPORT_DIR and not e.name.startswith(".") and _is_dir(e) is not False)
 
 
 def _is_trial(path: Path) -> bool:
@@ -269,6 +271,11 @@ def _outcome_columns(trial_dir: Path, outcome: dict | None) -> tuple[dict, str, 
 def read_trial(trial_dir: Path) -> dict | None:
     """One row for one trial directory (None if it is no trial); never raises on a missing or corrupt file."""
     trial_dir = Path(trial_dir)
+    try:
+        trial_dir.stat()
+    except OSError as exc:  # e.g. a symlink loop: a listed problem, not a crash
+        return {"trial_dir": str(trial_dir), "linked": True, "ledger_index": None, **_config_columns({}),
+                "status": INCOMPLETE, "error": f"cannot be read: {exc.strerror or exc}"}
     outcome = artifacts.read_json(trial_dir / artifacts.TRIAL)
     outcome = outcome if isinstance(outcome, dict) else None
     if outcome is None and not _is_trial(trial_dir):

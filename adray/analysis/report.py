@@ -110,15 +110,15 @@ def make_report(sweep_dir, reference: str | None = None, metric: str = "auc", fm
         warnings.insert(0, f"none of the {len(runs)} trials finished ok: the tables have no numbers")
     unusable = runs[runs[CELL + ["config_id"]].isna().any(axis=1)]
     if len(unusable):
-        warnings.append(f"{len(unusable)} trial(s) have no readable params.json (method/dataset/setting unknown) "
-                        "and are left out of the tables")
+        warnings.append(f"{len(unusable)} trial(s) have no readable configuration (method/dataset/setting "
+                        "unknown) and are left out of the tables")
 
     methods = sorted(runs["method"].dropna().unique())
     reference_error = None
     if not methods:
         _summary(report_dir, sweep_dir, runs, counts, None, metric, files, warnings, problems)
-        raise AdrayError(f"{sweep_dir}: none of the {len(runs)} trials has a readable params.json, so no method "
-                         f"is known; see {report_dir / 'problems.csv'}")
+        raise AdrayError(f"{sweep_dir}: none of the {len(runs)} trials has a readable configuration "
+                         f"(config.json), so no method is known; see {report_dir / 'problems.csv'}")
     if reference is None:
         reference = methods[0]
     elif reference not in methods:

@@ -5,7 +5,7 @@ and controllable failures. Register them for a sweep with ``ADRAY_DETECTORS`` (s
 
 ``Sleepy`` scores by the distance to the training mean (so it separates shifted anomalies), sleeps
 ``seconds_per_epoch`` per epoch, appends one line per epoch it runs to ``log_path``, and can fail on
-purpose: raise at an epoch, diverge (NaN loss) at an epoch, produce NaN scores, or kill its own
+purpose: raise at an epoch, diverge (NaN loss) at an epoch, produce NaN or constant scores, or kill its own
 process once at an epoch (a worker crash; ``crash_marker`` records that it happened so the retry does
 not crash again).
 """
@@ -28,12 +28,13 @@ class Sleepy(BaseDetector):
                                     "crash_at_epoch": (0, None), "nan_loss_at_epoch": (0, None)}
 
     def __init__(self, *, epochs: int = 3, seconds_per_epoch: float = 0.2, fail_at_epoch: int = 0,
-                 nan_scores: bool = False, nan_loss_at_epoch: int = 0, crash_at_epoch: int = 0,
-                 crash_marker: str = "", log_path: str = "") -> None:
+                 nan_scores: bool = False, constant_scores: bool = False, nan_loss_at_epoch: int = 0,
+                 crash_at_epoch: int = 0, crash_marker: str = "", log_path: str = "") -> None:
         self.epochs = epochs
         self.seconds_per_epoch = seconds_per_epoch
         self.fail_at_epoch = fail_at_epoch
         self.nan_scores = nan_scores
+        self.constant_scores = constant_scores
         self.nan_loss_at_epoch = nan_loss_at_epoch
         self.crash_at_epoch = crash_at_epoch
         self.crash_marker = crash_marker
@@ -64,7 +65,9 @@ class Sleepy(BaseDetector):
 
     def _decision(self, X: np.ndarray) -> np.ndarray:
         scores = np.linalg.norm(X.reshape(len(X), -1) - self.mean_, axis=1)
-        return np.full(len(X), np.nan) if self.nan_scores else scores
+        if self.nan_scores:
+            return np.full(len(X), np.nan)
+        return np.zeros(len(X)) if self.constant_scores else scores
 
     def get_state(self) -> dict:
         return {**self._state_header(), "stage": "train", "stage_index": 0, "epoch": getattr(self, "epoch_", 0),

@@ -83,3 +83,40 @@ def test_images_are_not_rescaled(tmp_path):
     assert ds.meta.extra["scaling"] == "none"
     outcome = run_trial(_config("iforest", dataset="digits"), ds, tmp_path, lambda m, s: None)
     assert outcome["status"] == "ok"
+
+
+def test_the_cause_of_an_error_is_written_before_files_that_may_not_fit(tmp_path, monkeypatch):
+    def disk_full(path, frame):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(artifacts, "write_frame", disk_full)  # the history file no longer fits
+    with pytest.raises(OSError):
+        run_trial(_config("sleepy", {"epochs": 3, "seconds_per_epoch": 0, "fail_at_epoch": 2}),
+                  load("synthetic"), tmp_path, lambda m, s: None)
+    on_disk = json.loads((tmp_path / artifacts.TRIAL).read_text())
+    assert on_disk["status"] == "error" and "failing on purpose at epoch 2" in on_disk["error"]
+
+
+def test_degenerate_results_are_flagged_not_reported_as_normal(tmp_path):
+    tied = run_trial(_config("sleepy", {"epochs": 1, "seconds_per_epoch": 0, "constant_scores": True}),
+                     load("synthetic"), tmp_path / "tied", lambda m, s: None)
+    assert tied["status"] == "ok" and tied["test"]["auc"] == 0.5
+    assert any("test: all" in f and "scores are equal" in f for f in tied["flags"])
+    normal = run_trial(_config("sleepy", {"epochs": 1, "seconds_per_epoch": 0}), load("synthetic"),
+                       tmp_path / "normal", lambda m, s: None)
+    assert normal["flags"] == []
+    one_class = get_spec("synthetic").setting().with_(all_anomalies_in_test=True, p_contamination=0.0,
+                                                     n_train_anomalies=0)  # validation: normal rows only
+    config = TrialConfig("sleepy", "synthetic", one_class, 110, {"epochs": 1, "seconds_per_epoch": 0})
+    assert run_trial(config, load("synthetic"), tmp_path / "amsl", lambda m, s: None)["flags"] == []
+
+
+def test_trial_json_records_each_artifact_size_and_a_cut_file_is_detected(tmp_path):
+    outcome = run_trial(_config(), load("synthetic"), tmp_path, lambda m, s: None)
+    on_disk = json.loads((tmp_path / artifacts.TRIAL).read_text())
+    assert set(on_disk["files"]) == {artifacts.METRICS, artifacts.ROC, artifacts.SCORES, artifacts.HISTORY}
+    assert artifacts.damaged_files(tmp_path, on_disk) == [] and outcome["status"] == "ok"
+    data = (tmp_path / artifacts.SCORES).read_bytes()
+    (tmp_path / artifacts.SCORES).write_bytes(data[: len(data) // 2])
+    assert artifacts.damaged_files(tmp_path, on_disk) == [f"{artifacts.SCORES} has {len(data) // 2} bytes, "
+                                                          f"{len(data)} were written"]
