@@ -5,8 +5,8 @@ scrolled away, so a mean over 3 seeds looked like a mean over 5. Here the expect
 all seeds the sweep ran or was asked to run (its ledger) for its (dataset, setting), by any method;
 every expected seed that is not ``ok`` in the chosen configuration is listed in ``seeds_missing``
 with the reason (``error: <message>``, ``incomplete``, ``not started``, ``absent``). Ok seeds whose
-result is degenerate (tied scores, a one-class split) are listed in ``seeds_flagged``. ``n`` counts the ok seeds with a finite value of that metric; ``std`` is
-NaN when n = 1 (undefined, never 0).
+result is degenerate (tied scores, a one-class split) are listed in ``seeds_flagged``. ``n`` counts
+the ok seeds with a finite value of that metric; ``std`` is NaN when n = 1 (undefined, never 0).
 """
 
 from __future__ import annotations

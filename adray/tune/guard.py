@@ -9,6 +9,7 @@ then reports the sweep as interrupted. A second signal stops at once (KeyboardIn
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import time
 
@@ -16,7 +17,19 @@ from ray.tune import Callback
 from ray.tune.experiment import Trial
 from ray.tune.stopper import Stopper
 
-from adray.tune.trainable import STORAGE_FULL
+from adray.tune.trainable import STORAGE_FULL, is_storage_full
+
+# Tune logs a failed save of its experiment state with a traceback from deep inside Ray; on a full disk
+# that is expected (the sweep then stops with its own message), so one line is enough
+_STATE_LOGGER = "ray.tune.execution.experiment_state"
+
+
+class _OneLineWhenFull(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and is_storage_full(record.exc_info[1]):
+            record.msg = f"{record.getMessage().strip()} {record.exc_info[1]}"
+            record.args, record.exc_info, record.exc_text = (), None, None
+        return True
 
 
 class _StopAll(Stopper):
@@ -70,16 +83,20 @@ class SweepGuard(Callback):
 
     # ---- signals -------------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def signals(self):
-        """SIGINT and SIGTERM stop the sweep gracefully while it runs; a second one stops it at once."""
+    def watching(self):
+        """While the sweep runs: SIGINT and SIGTERM stop it gracefully (a second one at once), and Tune's
+        failed saves on a full disk are one log line."""
         def handle(signum, frame):
             if self.signal is not None:
                 raise KeyboardInterrupt
             self.signal = signum
 
         previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        quiet = _OneLineWhenFull()
+        logging.getLogger(_STATE_LOGGER).addFilter(quiet)
         try:
             yield
         finally:
+            logging.getLogger(_STATE_LOGGER).removeFilter(quiet)
             for s, handler in previous.items():
                 signal.signal(s, handler)

@@ -82,13 +82,15 @@ class SweepResult:
         line = f"sweep {self.name}: {self.outcome} after {self.seconds:.0f} s; {total} trials: {counts}"
         if self.outcome == COMPLETE:
             return line
-        hint = (f"continue with the same command plus --resume (or: python sweeps/grid.py --name {self.name} "
-                "--resume)")
-        reason = {INTERRUPTED: f"stopped by {signal.Signals(self.signal or signal.SIGINT).name}",
-                  STORAGE_FULL: f"storage full at {self.folder}: {self.counts.get('ok', 0)} finished results "
-                                "are safe; free space and",
-                  STALLED: self.detail}.get(self.outcome, self.detail)
-        return f"{line}\n{reason}; {hint}"
+        resume = f"the same command plus --resume (or: adray sweep --name {self.name} --resume)"
+        if self.outcome == INTERRUPTED:
+            reason = f"stopped by {signal.Signals(self.signal or signal.SIGINT).name}; continue with {resume}"
+        elif self.outcome == STORAGE_FULL:
+            reason = (f"storage full at {self.folder}: {self.counts.get('ok', 0)} finished results are safe; free "
+                      f"space and run {resume}")
+        else:
+            reason = f"{self.detail}; continue with {resume}"
+        return f"{line}\n{reason}"
 
 
 # ---- planning -------------------------------------------------------------------------------------
@@ -174,7 +176,8 @@ def run_sweep(request: SweepRequest) -> SweepResult:
     sweep_dir: Path | str = Path(root) / name if local else f"{root.rstrip('/')}/{name}"
     if local:
         check_writable(Path(root))
-        if not request.resume and sweep_dir.exists() and any(sweep_dir.iterdir()):
+        exists = sweep_dir.exists() and any(not p.name.startswith(".") for p in sweep_dir.iterdir())
+        if exists and not request.resume:
             raise AdrayError(f"sweep folder {sweep_dir} already exists: add --resume to continue it, or pick a "
                              "new --name")
         if request.resume and not (sweep_dir / LEDGER_FILE).is_file():
@@ -192,14 +195,14 @@ def run_sweep(request: SweepRequest) -> SweepResult:
         if local:
             write_ledger(sweep_dir, ledger)
         start = time.time()
-        guard, stopped = _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name)
+        guard = _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name)
         counts = Counter(statuses(sweep_dir, ledger).values()) if local else Counter()
         outcome, detail = guard.outcome()
         if outcome == COMPLETE and local and counts.get("ok", 0) + counts.get("error", 0) < len(ledger):
             outcome, detail = STALLED, "some trials did not run"
         result = SweepResult(folder=sweep_dir, name=name, outcome=outcome,
                              counts={s: counts.get(s, 0) for s in STATUSES}, signal=guard.signal,
-                             seconds=time.time() - start, detail=detail or stopped)
+                             seconds=time.time() - start, detail=detail)
         if local:
             ledger.end_run(outcome, result.counts)
             with contextlib.suppress(OSError):  # a full disk must not hide the summary
@@ -233,42 +236,41 @@ def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
              resources["cpu"], resources["gpu"],
              f" (resumed: {len(ledger) - len(todo)} of {len(ledger)} already ok)" if request.resume else "")
     if not todo:
-        return guard, ""
-    refs = {name_: [put_dataset(dataset)] for name_, dataset in datasets.items()}  # one copy per sweep
-    options = {"sweep_dir": str(sweep_dir) if isinstance(sweep_dir, Path) else None,
-               "checkpoint_every": request.checkpoint_every}
-    trainable = tune.with_resources(
-        tune.with_parameters(adray_trial, datasets=refs, ledger=[ray.put(ledger)], options=options), resources)
-    _active.update(ledger=ledger, labels=ledger_labels(ledger))
-    run_config = tune.RunConfig(
-        name=name, storage_path=root, stop=guard.stopper, callbacks=[guard],
-        failure_config=tune.FailureConfig(max_failures=request.max_failures),
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-        sync_config=tune.SyncConfig(sync_artifacts=not isinstance(sweep_dir, Path)),
-        progress_reporter=tune.CLIReporter(
-            parameter_columns=[],
-            metric_columns={"epoch": "epoch", "loss": "loss", "val_auc": "val_auc", "test_auc": "test_auc"},
-            max_report_frequency=30, max_column_length=40,
-        ),
-        verbose=request.verbose,
-    )
-    tuner = tune.Tuner(
-        trainable, param_space={"i": tune.grid_search(todo)},
-        tune_config=tune.TuneConfig(reuse_actors=True, trial_dirname_creator=_trial_dirname,
-                                    trial_name_creator=_trial_label),
-        run_config=run_config,
-    )
-    with guard.signals():
+        return guard
+    with guard.watching():  # from here on a signal ends the sweep gracefully, never half-way through Ray
+        refs = {name_: [put_dataset(dataset)] for name_, dataset in datasets.items()}  # one copy per sweep
+        options = {"sweep_dir": str(sweep_dir) if isinstance(sweep_dir, Path) else None,
+                   "checkpoint_every": request.checkpoint_every}
+        trainable = tune.with_resources(
+            tune.with_parameters(adray_trial, datasets=refs, ledger=[ray.put(ledger)], options=options), resources)
+        _active.update(ledger=ledger, labels=ledger_labels(ledger))
+        run_config = tune.RunConfig(
+            name=name, storage_path=root, stop=guard.stopper, callbacks=[guard],
+            failure_config=tune.FailureConfig(max_failures=request.max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            sync_config=tune.SyncConfig(sync_artifacts=not isinstance(sweep_dir, Path)),
+            progress_reporter=tune.CLIReporter(
+                parameter_columns=[],
+                metric_columns={"epoch": "epoch", "loss": "loss", "val_auc": "val_auc", "test_auc": "test_auc"},
+                max_report_frequency=30, max_column_length=40,
+            ),
+            verbose=request.verbose,
+        )
+        tuner = tune.Tuner(
+            trainable, param_space={"i": tune.grid_search(todo)},
+            tune_config=tune.TuneConfig(reuse_actors=True, trial_dirname_creator=_trial_dirname,
+                                        trial_name_creator=_trial_label),
+            run_config=run_config,
+        )
         try:
             tuner.fit()
         except Exception as exc:  # noqa: BLE001 - Tune's driver failing to write is a full disk, not a bug
             from adray.tune.trainable import is_storage_full
 
-            if is_storage_full(exc) or _disk_full(root):
-                guard.storage_full = f"{type(exc).__name__}: {exc}"
-            else:
+            if not (is_storage_full(exc) or _disk_full(root)):
                 raise
-    return guard, ""
+            guard.storage_full = f"{type(exc).__name__}: {exc}"
+    return guard
 
 
 def _disk_full(root: str) -> bool:
