@@ -129,11 +129,15 @@ def run_trial(
     ``resume`` is a checkpoint payload written earlier by this function (``{"state", "history"}``):
     the detector continues from it and the history keeps the epochs already reported.
     ``cpu_threads`` caps torch's intra-op threads at the trial's CPU share (trials packed on a node
-    must not each spawn one thread per core); ``context`` is recorded in ``trial.json`` (e.g. node id).
+    must not each spawn one thread per core); ``context`` is recorded in ``trial.json`` (e.g. node id)
+    and its ``index`` and ``sweep`` (the trial's place in a ledger) in ``config.json`` too, which is
+    written first, so even a trial killed at once can be told apart from any other.
     """
     from adray.detectors import build  # imported here: torch loads only in trials that need it
 
     trial_dir = Path(trial_dir)
+    placed = {k: v for k, v in (context or {}).items() if k in ("index", "sweep")}
+    artifacts.write_json(trial_dir / artifacts.CONFIG, {**config.to_dict(), **placed})
     started = time.time()
     outcome: dict = {
         "status": artifacts.STATUS_ERROR, "error": None, "val": {}, "test": {}, "host": socket.gethostname(),

@@ -104,11 +104,10 @@ def adray_trial(config: dict, datasets: dict, ledger: list, options: dict) -> No
     attempt = 0
     try:
         resume, attempt = _resume_payload(folder)
-        artifacts.write_json(folder / artifacts.CONFIG, record)
         dataset = get_dataset(datasets[trial.dataset][0])
         cpus, gpus = resource_share()
         context = {"node_id": ray.get_runtime_context().get_node_id(), "trial_id": tune.get_context().get_trial_id(),
-                   "index": index}
+                   "index": index, "sweep": book.name}
         outcome = run_trial(trial, dataset, folder, _report, resume=resume, gpu_fraction=gpus, attempt=attempt,
                             cpu_threads=max(1, int(cpus)), context=context)
     except Exception as exc:
