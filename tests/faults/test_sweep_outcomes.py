@@ -5,7 +5,6 @@ Each test runs ``sweeps/grid.py`` as a real driver process against one local Ray
 for the module), so signals reach the driver as they would from a terminal, ``timeout`` or Slurm.
 """
 
-import json
 import os
 import pickle
 import shutil
@@ -99,7 +98,7 @@ def test_a_signal_interrupts_the_sweep_which_says_so_and_resumes_from_its_own_re
     out, err = driver.communicate(timeout=120)
     assert driver.returncode == code, err[-3000:]
     text = out + err
-    assert f"interrupted after" in text and f"stopped by {signal.Signals(sig).name}" in text
+    assert "interrupted after" in text and f"stopped by {signal.Signals(sig).name}" in text
     assert "not started" in text and "--resume" in text
     assert "Traceback" not in text and "Stack trace" not in text and "*** " not in text
 

@@ -36,9 +36,9 @@ def test_a_second_writer_is_refused_with_the_first_ones_pid_and_host(tmp_path):
     holder.start()
     try:
         assert ready.wait(30)
-        with pytest.raises(AdrayError, match=rf"in use by another run \(pid {holder.pid} on host {socket.gethostname()}"):
-            with SweepLock(tmp_path):
-                pass
+        busy = rf"in use by another run \(pid {holder.pid} on host {socket.gethostname()}"
+        with pytest.raises(AdrayError, match=busy), SweepLock(tmp_path):
+            pass
     finally:
         release.set()
         holder.join(30)
