@@ -65,9 +65,16 @@ def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
+def normal_loss(y, scores) -> float:
+    """The mean score of the normal rows: the label-free criterion when a split holds no anomaly (lower is
+    better: the model finds held-out normal data normal; for a reconstruction model, its loss)."""
+    normal = np.asarray(scores, dtype=np.float64)[_binary(y) == 0]
+    return float(normal.mean()) if len(normal) else math.nan
+
+
 def evaluate(y, scores, threshold: float | None = None) -> dict[str, float]:
-    """AUC, AP and, when a threshold is given, the threshold metrics."""
-    out = {"auc": auc(y, scores), "ap": average_precision(y, scores)}
+    """AUC, AP, the normal rows' mean score ("loss") and, when a threshold is given, the threshold metrics."""
+    out = {"auc": auc(y, scores), "ap": average_precision(y, scores), "loss": normal_loss(y, scores)}
     if threshold is not None:
         out.update(threshold_metrics(y, scores, threshold))
     return out

@@ -32,7 +32,7 @@ from adray.sweep.ledger import LEDGER_FILE, Ledger, read_ledger
 
 # the metric dicts in trial.json (adray.metrics.evaluate with a threshold)
 METRICS = ("auc", "ap", "threshold", "accuracy", "precision", "recall", "f1",
-           "precision_macro", "recall_macro", "f1_macro")
+           "precision_macro", "recall_macro", "f1_macro", "loss")
 SPLITS = ("val", "test")
 INCOMPLETE, NOT_STARTED, DUPLICATE, FOREIGN = "incomplete", "not started", "duplicate", "foreign"
 STATUSES = ("ok", "error", INCOMPLETE, NOT_STARTED, DUPLICATE, FOREIGN)

@@ -29,7 +29,7 @@ from adray.analysis.select import CELL, select_configs, selected_runs
 from adray.analysis.stats import compare
 from adray.errors import AdrayError
 
-SCORE_METRICS = tuple(m for m in METRICS if m != "threshold")  # higher is better
+SCORE_METRICS = tuple(m for m in METRICS if m not in ("threshold", "loss"))  # higher is better
 FORMATS = tuple(tables_mod.RENDERERS)
 _MAX_LISTED = 30
 

@@ -40,20 +40,38 @@ def cells(runs: pd.DataFrame) -> pd.DataFrame:
     return info.reset_index()
 
 
+def _winners(runs: pd.DataFrame, column: str, higher: bool) -> pd.DataFrame:
+    """Per cell the best configuration by ``column`` (mean over ok seeds), among those with the most seeds."""
+    ok = runs[(runs["status"] == "ok") & np.isfinite(runs[column].astype(float))]
+    scored = ok.groupby([*CELL, "config_id"], sort=False)[column].agg(val_mean="mean", val_n="count").reset_index()
+    scored = scored[scored["val_n"] == scored.groupby(CELL)["val_n"].transform("max")]  # the most ok seeds only
+    scored = scored.sort_values([*CELL, "val_mean", "config_id"], ascending=[True, True, True, not higher, True],
+                                kind="mergesort")
+    return scored.drop_duplicates(CELL, keep="first")
+
+
 def select_configs(runs: pd.DataFrame, metric: str = "auc") -> pd.DataFrame:
-    """Per cell: the chosen ``config_id`` and its ``params``, validation mean and n, and how it was chosen."""
-    col = f"val_{metric}"
+    """Per cell: the chosen ``config_id`` and its ``params``, validation mean and n, and how it was chosen.
+
+    ``selected_by`` says which criterion chose it: ``validation`` (the mean validation ``metric``),
+    ``validation loss`` (when no seed of the cell has that metric because its validation split holds
+    no anomaly, as in AMSL's protocol: the lowest mean score of the held-out normal rows), or
+    ``only configuration``.
+    """
     runs = usable(runs)
     table = cells(runs)
-    ok = runs[(runs["status"] == "ok") & np.isfinite(runs[col].astype(float))]
-    scored = ok.groupby([*CELL, "config_id"], sort=False)[col].agg(val_mean="mean", val_n="count").reset_index()
-    scored = scored[scored["val_n"] == scored.groupby(CELL)["val_n"].transform("max")]  # the most ok seeds only
-    scored = (scored.sort_values([*CELL, "val_mean", "val_n", "config_id"], ascending=[True] * 3 + [False, False, True],
-                           kind="mergesort"))
-    best = scored.drop_duplicates(CELL, keep="first")
-    out = table.merge(best, on=CELL, how="left")
+    out = table.merge(_winners(runs, f"val_{metric}", higher=True), on=CELL, how="left")
     out["selected_by"] = np.where(out["config_id"].notna(), "validation", None)
     out["note"] = None
+    if "val_loss" in runs and out["config_id"].isna().any():
+        by_loss = _winners(runs, "val_loss", higher=False).set_index(CELL)
+        for i in out.index[out["config_id"].isna()]:
+            key = tuple(out.loc[i, CELL])
+            if key in by_loss.index:
+                out.loc[i, ["config_id", "val_mean", "val_n"]] = by_loss.loc[key, ["config_id", "val_mean", "val_n"]]
+                out.loc[i, "selected_by"] = "validation loss"
+                out.loc[i, "note"] = (f"no validation {metric} (the validation split has no anomaly): chosen by the "
+                                      "lowest mean validation loss (score of held-out normal rows)")
 
     # a cell with one configuration and no usable validation metric still uses that configuration
     single = out["config_id"].isna() & (out["n_configs"] == 1)
@@ -65,11 +83,14 @@ def select_configs(runs: pd.DataFrame, metric: str = "auc") -> pd.DataFrame:
         out.loc[single, "note"] = f"no ok seed with a validation {metric}; its only configuration is used"
         out = out.drop(columns="_only")
     none = out["config_id"].isna()
-    out.loc[none, "note"] = (f"no configuration has an ok seed with a validation {metric}; "
+    out.loc[none, "note"] = (f"no configuration has an ok seed with a validation {metric} or loss; "
                              "nothing selected (see runs.parquet for the errors)")
     params = runs.drop_duplicates([*CELL, "config_id"])[[*CELL, "config_id", "params"]]
     out = out.merge(params, on=[*CELL, "config_id"], how="left")
     out["val_n"] = out["val_n"].fillna(0).astype(int)
+    by_loss = out["selected_by"] == "validation loss"
+    out["val_loss_mean"] = out["val_mean"].where(by_loss)
+    out["val_mean"] = out["val_mean"].where(~by_loss)
     return out.rename(columns={"val_mean": f"val_{metric}_mean", "val_n": f"val_{metric}_n"})
 
 

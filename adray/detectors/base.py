@@ -16,7 +16,8 @@ Rules (ARCHITECTURE.md "Detector", STYLE.md §6.2):
   :class:`~adray.errors.AdrayError` instead of returning them.
 - After every epoch of every stage, each callback gets one dict
   ``{"stage", "epoch" (1-based in the stage), "iteration" (1-based over all stages), "loss",
-  "val_auc" (only with X_val; NaN when y_val holds one class), ...other numeric metrics}``.
+  "val_auc" (only with X_val holding both classes; with normal rows only: "val_loss", their mean
+  score), ...other numeric metrics}``.
   A callback may call ``get_state()``: the snapshot is consistent at that moment, and
   ``fit(..., state=snapshot)`` continues with the next epoch.
 """
@@ -113,7 +114,8 @@ class BaseDetector:
         X : float array (n, *feature_shape); may be a read-only view (never written to).
         y : int array (n,), 1 = known anomaly; used by ``supervision == "semi"`` methods only.
         subclass : int array (n,), normal sub-class id per row, -1 for known anomalies.
-        X_val, y_val : optional validation data; each epoch report then includes ``val_auc``.
+        X_val, y_val : optional validation data; each epoch report then includes ``val_auc`` (or, when
+            y_val has no anomaly, ``val_loss``: the mean score of its rows).
         seed : seeds every random draw; two CPU fits with the same seed give identical scores.
         device : "cpu" or "cuda[:k]"; falls back to "cpu" without CUDA (stored as ``device_``).
         callbacks : called after every epoch with the report dict described in the module docstring.
@@ -188,10 +190,16 @@ class BaseDetector:
             )
         return scores
 
-    def _val_auc(self, X_val: np.ndarray, y_val: np.ndarray) -> float:
+    def _validation(self, X_val: np.ndarray, y_val: np.ndarray) -> dict[str, float]:
+        """The per-epoch validation metric: ``val_auc`` when the split holds both classes; without
+        anomalies (AMSL's protocol, clean-normal validation) an AUC cannot exist, and ``val_loss``, the
+        mean score of the held-out normal rows (lower is better), is the label-free criterion instead."""
         from adray.metrics import auc  # lazy: keeps `import adray.detectors` light
 
-        return auc(y_val, self._finite_scores(X_val))
+        scores = self._finite_scores(X_val)
+        if len(np.unique(y_val)) > 1:
+            return {"val_auc": auc(y_val, scores)}
+        return {"val_loss": float(scores[y_val == 0].mean())} if (y_val == 0).any() else {}
 
     def _report(self, callbacks: list[EpochCallback], report: dict) -> None:
         for callback in callbacks:

@@ -48,7 +48,7 @@ class IForest(BaseDetector):
             return
         report = {"stage": "fit", "epoch": 1, "iteration": 1, "loss": 0.0}
         if X_val is not None:
-            report["val_auc"] = self._val_auc(X_val, y_val)
+            report.update(self._validation(X_val, y_val))
         self._report(callbacks, report)
 
     def _decision(self, X: np.ndarray) -> np.ndarray:

@@ -60,7 +60,7 @@ class Sleepy(BaseDetector):
                 raise FloatingPointError(f"training diverged: loss is {loss} at epoch {epoch}")
             report = {"stage": "train", "epoch": epoch, "iteration": epoch, "loss": loss}
             if X_val is not None:
-                report["val_auc"] = self._val_auc(X_val, y_val)
+                report.update(self._validation(X_val, y_val))
             self._report(callbacks, report)
 
     def _decision(self, X: np.ndarray) -> np.ndarray:
@@ -72,3 +72,9 @@ class Sleepy(BaseDetector):
     def get_state(self) -> dict:
         return {**self._state_header(), "stage": "train", "stage_index": 0, "epoch": getattr(self, "epoch_", 0),
                 "iteration": getattr(self, "epoch_", 0), "mean": self.mean_}
+
+
+class SleepySemi(Sleepy):
+    """``Sleepy`` declared semi-supervised: it is given the known anomalies with their labels."""
+
+    supervision: ClassVar[str] = "semi"

@@ -179,7 +179,7 @@ class TorchDetector(BaseDetector):
                 self.stage_index_, self.epoch_, self.iteration_ = i, epoch, iteration
                 report = {"stage": stage, "epoch": epoch, "iteration": iteration, **metrics}
                 if X_val is not None:
-                    report["val_auc"] = self._val_auc(X_val, y_val)
+                    report.update(self._validation(X_val, y_val))
                 self._report(callbacks, report)
         for net in self.networks_.values():
             net.eval()

@@ -139,9 +139,13 @@ def grid_for(method: str, overrides: dict[str, list]) -> list[dict]:
     known = _hyperparameters(method)
     bounds = getattr(get(method), "param_bounds", {})
     grid = spaces.default_grid(method)
-    for key, values in overrides.items():
+    for key, values in overrides.items():  # "key" applies to every method that has it ...
         if key in known:
             grid[key] = values
+    for key, values in overrides.items():  # ... and "method.key" to that method only (it wins)
+        owner, _, name = key.rpartition(".")
+        if owner == method:
+            grid[name] = values
     for key, values in grid.items():
         for value in values:
             check_value(method, key, value, known[key], bounds)
@@ -152,12 +156,16 @@ def grid_for(method: str, overrides: dict[str, list]) -> list[dict]:
 def _check_override_keys(methods: list[str], overrides: dict[str, list]) -> None:
     accepted = {m: set(_hyperparameters(m)) for m in methods}
     for key in overrides:
+        owner, _, name = key.rpartition(".")
+        if owner and owner in accepted and name in accepted[owner]:
+            continue  # --set ae.batch_size=64: one method's value
         if key in SETTING_KEYS or any(key in names for names in accepted.values()):
             continue
         valid = "; ".join(f"{m}: {', '.join(sorted(names)) or '(none)'}" for m, names in accepted.items())
         raise UnknownNameError(
             f"--set {key}: not a hyperparameter of {', '.join(methods)} and not a setting field. "
-            f"Hyperparameters: {valid}. Setting fields: {', '.join(sorted(SETTING_KEYS))}."
+            f"Hyperparameters: {valid}. Setting fields: {', '.join(sorted(SETTING_KEYS))}. A value for one "
+            "method only is written METHOD.KEY (e.g. --set ae.batch_size=64)."
         )
 
 

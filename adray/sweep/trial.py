@@ -95,6 +95,19 @@ def prepare_arrays(dataset: Dataset, split: Split) -> dict[str, np.ndarray]:
     return {"train": train, "val": val, "test": test}
 
 
+def training_rows(y_train: np.ndarray, supervision: str) -> np.ndarray:
+    """Which training rows a detector is given (a boolean mask over the split's training rows).
+
+    A semi-supervised detector gets every row with its label (1 = known anomaly). An unsupervised one
+    ignores labels, so the known anomalies are left out: given to it they would be learned as normal
+    data. Polluted rows (anomalies the setting relabelled as normal) stay, since a polluted setting
+    means exactly that the training data holds unlabelled anomalies.
+    """
+    if supervision == "semi":
+        return np.ones(len(y_train), dtype=bool)
+    return np.asarray(y_train) == 0
+
+
 def device_for(gpu_fraction: float) -> str:
     """CUDA when the trial was given a GPU share and torch sees one, else CPU (never grab an unassigned GPU)."""
     if gpu_fraction <= 0:
@@ -150,9 +163,16 @@ def run_trial(
     try:
         split = make_split(dataset, config.setting, config.seed)
         arrays = prepare_arrays(dataset, split)
-        outcome.update(n_train=len(split.train), n_val=len(split.val), n_test=len(split.test),
-                       n_train_anomalies=int(split.y_train.sum()), n_polluted=split.n_polluted)
         detector = build(config.method, **config.params)
+        given = training_rows(split.y_train, detector.supervision)
+        arrays["train"], y_train = arrays["train"][given], split.y_train[given]
+        subclass_train = split.subclass_train[given] if split.subclass_train is not None else None
+        outcome.update(n_train=int(given.sum()), n_val=len(split.val), n_test=len(split.test),
+                       n_train_anomalies=int(y_train.sum()), n_polluted=split.n_polluted,
+                       train_rows={"supervision": detector.supervision, "given": int(given.sum()),
+                                   "known_anomalies_given": int(y_train.sum()),
+                                   "known_anomalies_left_out": int(split.y_train.sum() - y_train.sum()),
+                                   "polluted_given_as_normal": int(split.n_polluted)})
         if cpu_threads and getattr(detector, "uses_gpu", False):
             import torch
 
@@ -170,7 +190,7 @@ def run_trial(
 
         fit_start = time.perf_counter()
         detector.fit(
-            arrays["train"], split.y_train, subclass=split.subclass_train, X_val=arrays["val"],
+            arrays["train"], y_train, subclass=subclass_train, X_val=arrays["val"],
             y_val=split.y_val, seed=config.seed, device=device, callbacks=[on_epoch],
             state=(resume or {}).get("state"),
         )
@@ -182,7 +202,7 @@ def run_trial(
         bad = [name for name, s in scores.items() if not np.isfinite(s).all()]
         if bad:
             raise FloatingPointError(f"{config.method} produced non-finite scores on the {', '.join(bad)} rows")
-        threshold = metrics.percentile_threshold(scores["train"][split.y_train == 0], THRESHOLD_PERCENTILE)
+        threshold = metrics.percentile_threshold(scores["train"][y_train == 0], THRESHOLD_PERCENTILE)
         labels = {"val": split.y_val, "test": split.y_test}
         rows = {"val": split.val, "test": split.test}
         for name in ("val", "test"):

@@ -64,3 +64,15 @@ def test_a_damaged_ledger_is_an_error_that_says_what_to_do(tmp_path):
     with pytest.raises(AdrayError, match="sweep.json is damaged.*restore it from a copy"):
         read_ledger(tmp_path)
     assert read_ledger(tmp_path / "nothing-here") is None
+
+
+def test_a_method_prefixed_key_sets_that_method_only(monkeypatch):
+    request = SweepRequest(methods=["sleepy", "iforest"], datasets=["synthetic"], seeds=[1],
+                           overrides=parse_set(["epochs=2", "sleepy.epochs=5", "n_estimators=10"]))
+    params = {t.method: t.params for t in expand_trials(request)}
+    assert params["sleepy"]["epochs"] == 5 and params["iforest"]["n_estimators"] == 10
+    assert "epochs" not in params["iforest"]
+    from adray.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="METHOD.KEY"):
+        expand_trials(SweepRequest(methods=["sleepy"], overrides=parse_set(["iforest.n_estimators=3"])))

@@ -120,3 +120,20 @@ def test_trial_json_records_each_artifact_size_and_a_cut_file_is_detected(tmp_pa
     (tmp_path / artifacts.SCORES).write_bytes(data[: len(data) // 2])
     assert artifacts.damaged_files(tmp_path, on_disk) == [f"{artifacts.SCORES} has {len(data) // 2} bytes, "
                                                           f"{len(data)} were written"]
+
+
+def test_an_unsupervised_detector_is_not_given_known_anomalies_as_normal_rows(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADRAY_DETECTORS", "sleepy=adray.detectors.testing:Sleepy,"
+                                          "semi=adray.detectors.testing:SleepySemi")
+    setting = get_spec("synthetic").setting().with_(n_train_anomalies=20, p_contamination=0.05)
+    params = {"epochs": 1, "seconds_per_epoch": 0}
+    unsup = run_trial(TrialConfig("sleepy", "synthetic", setting, 110, params), load("synthetic"), tmp_path / "u",
+                      lambda m, s: None)
+    semi = run_trial(TrialConfig("semi", "synthetic", setting, 110, params), load("synthetic"), tmp_path / "s",
+                     lambda m, s: None)
+    assert semi["train_rows"] == {"supervision": "semi", "given": semi["n_train"], "known_anomalies_given": 20,
+                                  "known_anomalies_left_out": 0, "polluted_given_as_normal": semi["n_polluted"]}
+    assert unsup["train_rows"]["known_anomalies_left_out"] == 20 and unsup["n_train_anomalies"] == 0
+    assert unsup["n_train"] == semi["n_train"] - 20 and unsup["n_polluted"] == semi["n_polluted"] > 0
+    on_disk = json.loads((tmp_path / "u" / artifacts.TRIAL).read_text())
+    assert on_disk["train_rows"]["supervision"] == "unsupervised"
