@@ -14,6 +14,9 @@ from pathlib import Path
 
 from adray.errors import AdrayError, run_guarded
 
+# the scores a report can select on and tabulate (adray.metrics.evaluate without threshold and loss)
+SCORES = ("auc", "ap", "accuracy", "precision", "recall", "f1", "precision_macro", "recall_macro", "f1_macro")
+
 
 def _format_table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -152,8 +155,11 @@ def cmd_report(args) -> int:
     from adray.analysis.report import make_report
 
     result = make_report(Path(args.sweep), reference=args.reference, metric=args.metric, fmt=args.format,
-                         std=args.std, transpose=args.transpose)
+                         std=args.std, transpose=args.transpose, columns=args.columns, paper=args.paper)
     print(result.table, end="")
+    side = result.report_dir / "metrics.md"
+    if (args.columns or args.paper) and side.exists():
+        print("\n" + side.read_text(), end="")
     for warning in result.warnings:
         print(f"adray: warning: {warning}", file=sys.stderr)
     print(f"\nreport written to {_shown(result.report_dir.resolve())}/ (summary.md lists every file)", file=sys.stderr)
@@ -306,8 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="tables, significance tests and plots of a finished (or partial) sweep")
     p.add_argument("sweep", metavar="SWEEP_DIR", help="the sweep folder, e.g. results/<sweep>")
     p.add_argument("--reference", metavar="METHOD", help="method tested against all others (default: first by name)")
-    p.add_argument("--metric", choices=["auc", "ap"], default="auc",
-                   help="selects configurations on validation and fills the table with test values (default auc)")
+    p.add_argument("--metric", choices=SCORES, default="auc", metavar="METRIC",
+                   help="selects configurations on validation and fills the table with test values (default auc; "
+                        f"any of {', '.join(SCORES)})")
+    p.add_argument("--columns", type=lambda text: [m.strip() for m in text.split(",") if m.strip()],
+                   metavar="M1,M2", help="also print these test metrics side by side (report/metrics.md)")
+    p.add_argument("--paper", action="store_true",
+                   help="also print the metrics each method's paper reports, side by side (e.g. AMSL: mPre, mRec, "
+                        "mF1, Acc)")
     p.add_argument("--format", choices=["md", "latex", "csv"], default="md", help="format printed (all are written)")
     p.add_argument("--std", action=argparse.BooleanOptionalAction, default=True, help="show ± std over seeds")
     p.add_argument("--transpose", action="store_true", help="datasets as rows, methods as columns")

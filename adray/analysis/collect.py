@@ -255,6 +255,10 @@ def _outcome_columns(trial_dir: Path, outcome: dict | None) -> tuple[dict, str, 
         row[new] = outcome.get(key)
     flags = outcome.get("flags")
     row["flags"] = "; ".join(map(str, flags)) if isinstance(flags, list) and flags else None
+    info = outcome.get("fit_info")
+    row["fit_info"] = json.dumps(info, sort_keys=True, default=str) if isinstance(info, dict) and info else None
+    paper = outcome.get("paper_metrics")
+    row["paper_metrics"] = ",".join(map(str, paper)) if isinstance(paper, list) and paper else None
     status = outcome.get("status")
     if status not in (artifacts.STATUS_OK, artifacts.STATUS_ERROR):
         return row, INCOMPLETE, f"{artifacts.TRIAL} has an unknown status {status!r}"
@@ -319,14 +323,14 @@ def tidy(rows: list[dict]) -> pd.DataFrame:
     for col in frame.columns:
         if col.startswith("param_"):
             frame[col] = _uniform(frame[col])
-    for col in ("flags", "trial_key"):
+    for col in ("flags", "trial_key", "fit_info", "paper_metrics"):
         if col not in frame:
             frame[col] = None
     frame["ledger_index"] = pd.to_numeric(frame.get("ledger_index"), errors="coerce").astype("Int64")
     frame["linked"] = frame.get("linked", False)
     frame["linked"] = frame["linked"].fillna(False).astype(bool)
     for col in ("host", "device", "started_at", "finished_at", "adray_version", "error", "trial_id", "node_id",
-                "flags", "trial_key"):
+                "flags", "trial_key", "fit_info", "paper_metrics"):
         frame[col] = frame[col].astype("string")
     order = _FIXED + [c for c in frame.columns if c not in _FIXED and c != "trial_dir"] + ["trial_dir"]
     return frame[order]

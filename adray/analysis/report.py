@@ -77,14 +77,20 @@ def _check_args(metric: str, fmt: str) -> None:
 
 
 def make_report(sweep_dir, reference: str | None = None, metric: str = "auc", fmt: str = "md",
-                std: bool = True, transpose: bool = False, plots: bool = True) -> ReportResult:
+                std: bool = True, transpose: bool = False, plots: bool = True, columns=None,
+                paper: bool = False) -> ReportResult:
     """Write the report of ``sweep_dir`` into ``sweep_dir/report/`` and return the main table and warnings.
 
     ``reference``: the method every other is tested against (default: first alphabetically).
-    ``metric``: selects configurations (on validation) and fills the main table (on test).
+    ``metric``: selects configurations (on validation) and fills the main table (on test); any score
+    trials record (auc, ap, accuracy, precision, recall, f1 and their macro averages).
     ``fmt``: the format of the returned table (all three are written). ``std=False`` drops "± std".
+    ``columns``: metrics to print side by side for the same configurations (``metrics.md``/``.csv``);
+    ``paper=True`` adds the metrics each method's paper reports (e.g. AMSL: mPre, mRec, mF1, Acc).
     """
     _check_args(metric, fmt)
+    for name in columns or ():
+        _check_args(name, fmt)
     sweep_dir = Path(sweep_dir)
     report_dir = sweep_dir / REPORT_DIR
     try:
@@ -155,16 +161,28 @@ def make_report(sweep_dir, reference: str | None = None, metric: str = "auc", fm
     for f, text in texts.items():
         _write_text(report_dir / f"main.{tables_mod.SUFFIX[f]}", text, files)
 
+    side_by_side = list(dict.fromkeys([*(columns or ()), *(_paper_metrics(runs) if paper else ())]))
+    if side_by_side:
+        frame = tables_mod.metrics_frame(merged, side_by_side)
+        _write_csv(report_dir / "metrics.csv", frame, files)
+        _write_text(report_dir / "metrics.md", tables_mod.metrics_markdown(frame, side_by_side), files)
+
     if plots:
         _plots(report_dir, merged, per_seed, comparison, metric, files, warnings)
 
     files.append(_summary(report_dir, sweep_dir, runs, counts, reference, metric, files, warnings, problems,
-                          methods))
+                          methods, chosen_lines(selected, chosen)))
     _remove_stale(report_dir, files)
     if reference_error:
         raise AdrayError(reference_error)
     return ReportResult(report_dir=report_dir, table=texts[fmt], fmt=fmt, reference=reference, metric=metric,
                         methods=methods, counts=counts, files=files, warnings=warnings)
+
+
+def _paper_metrics(runs: pd.DataFrame) -> list[str]:
+    """The metrics the sweep's methods' papers report, in the order the methods declare them."""
+    declared = runs["paper_metrics"].dropna().drop_duplicates() if "paper_metrics" in runs else []
+    return list(dict.fromkeys(m for text in declared for m in str(text).split(",") if m in SCORE_METRICS))
 
 
 def _problem_line(counts: dict, flagged: int) -> str:
@@ -216,7 +234,8 @@ def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings) ->
 def _remove_stale(report_dir: Path, files: list[Path]) -> None:
     """Drop what an earlier report wrote and this one did not (old plots, an old problems.csv)."""
     written = {Path(f) for f in files}
-    for stale in [report_dir / "problems.csv", *(report_dir / "plots").glob("*.png")]:
+    for stale in [report_dir / "problems.csv", report_dir / "metrics.csv", report_dir / "metrics.md",
+                  *(report_dir / "plots").glob("*.png")]:
         if stale.exists() and stale not in written:
             stale.unlink()
 
@@ -230,8 +249,25 @@ def _history(seeds, metric, path, group, colour):
     return None
 
 
+def chosen_lines(selected: pd.DataFrame, chosen: pd.DataFrame) -> list[str]:
+    """Markdown: each cell's chosen configuration, how it was chosen, and what its fit resolved."""
+    if selected.empty:
+        return []
+    lines = ["## Chosen configurations", "", "| method | dataset | setting | config | chosen by | hyperparameters "
+             "| fit |", "|---|---|---|---|---|---|---|"]
+    info = chosen.dropna(subset=["fit_info"]).groupby(CELL)["fit_info"].agg(lambda v: "; ".join(sorted(set(v))))
+    for row in selected.itertuples(index=False):
+        key = (row.method, row.dataset, row.setting_key)
+        fit = info.get(key, "") if len(info) else ""
+        config = "-" if pd.isna(row.config_id) else str(row.config_id)[:6]
+        params = "" if pd.isna(row.params) else str(row.params).replace("|", "\\|")
+        lines.append(f"| {row.method} | {row.dataset} | {row.setting_name or '-'} | {config} | "
+                     f"{row.selected_by or '-'} | {params} | {fit.replace('|', '/')} |")
+    return [*lines, ""]
+
+
 def _summary(report_dir, sweep_dir, runs, counts, reference, metric, files, warnings, problems,
-             methods=()) -> Path:
+             methods=(), chosen=()) -> Path:
     planned = sum(counts[s] for s in ("ok", "error", "incomplete", "not started"))
     lines = [f"# Report of {sweep_dir}", "",
              f"- trials: {planned} ({counts['ok']} ok, {counts['error']} error, {counts['incomplete']} incomplete, "
@@ -244,7 +280,7 @@ def _summary(report_dir, sweep_dir, runs, counts, reference, metric, files, warn
              f"compete, and the highest mean validation {metric} among them wins", "",
              "## Files", ""]
     lines += [f"- `{p.relative_to(report_dir)}`" for p in files] + ["- `summary.md` (this file)", ""]
-    lines += ["## Warnings", ""] + ([f"- {w}" for w in warnings] or ["- none"]) + [""]
+    lines += ["## Warnings", ""] + ([f"- {w}" for w in warnings] or ["- none"]) + [""] + list(chosen)
     if len(problems):
         lines += [f"## Trials that are not ok ({len(problems)}; all in problems.csv)", "",
                   "| status | method | dataset | seed | message | trial |", "|---|---|---|---|---|---|"]

@@ -300,3 +300,48 @@ def to_csv(tables: list[GroupTable], std: bool = True, transpose: bool = False) 
 
 RENDERERS = {"md": to_markdown, "latex": to_latex, "csv": to_csv}
 SUFFIX = {"md": "md", "latex": "tex", "csv": "csv"}
+
+
+# ------------------------------------------------------------------------------------ metrics side by side
+
+LABELS = {"auc": "AUC", "ap": "AP", "accuracy": "Acc", "precision": "Pre", "recall": "Rec", "f1": "F1",
+          "precision_macro": "mPre", "recall_macro": "mRec", "f1_macro": "mF1"}
+
+
+def metrics_frame(cells: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """One row per (group, method, dataset unit): test mean and std of each metric, side by side (the
+    chosen configuration is the same for every metric: the one chosen for the report's main metric)."""
+    test = cells[(cells["split"] == "test") & cells["metric"].isin(metrics)]
+    if test.empty:
+        return pd.DataFrame(columns=["group", "method", "unit", "n", *metrics])
+    wide = test.pivot_table(index=["group", "method", "unit"], columns="metric", values=["mean", "std"],
+                            aggfunc="first", dropna=False)
+    out = pd.DataFrame(index=wide.index)
+    for metric in metrics:
+        out[metric] = wide["mean"][metric] if metric in wide["mean"] else np.nan
+        out[f"{metric} std"] = wide["std"][metric] if metric in wide["std"] else np.nan
+    n = test.groupby(["group", "method", "unit"])["n"].max()
+    out.insert(0, "n", n.reindex(out.index))
+    return out.reset_index()
+
+
+def metrics_markdown(frame: pd.DataFrame, metrics: list[str]) -> str:
+    """``| method | dataset | n | mPre | mRec | ... |`` per setting group, mean ± std over seeds."""
+    parts = []
+    for group in group_order(frame["group"]):
+        header = ["method", "dataset", "n", *(LABELS.get(m, m) for m in metrics)]
+        lines = [f"### test metrics ({group}); configuration as in the main table", "",
+                 "| " + " | ".join(header) + " |", "|---|---|---:|" + ":---:|" * len(metrics)]
+        for row in frame[frame["group"] == group].to_dict("records"):
+            cells = [_mean_std(row[m], row[f"{m} std"]) for m in metrics]
+            n = "-" if pd.isna(row["n"]) else str(int(row["n"]))
+            lines.append(f"| {_md_escape(row['method'])} | {_md_escape(row['unit'])} | {n} | " + " | ".join(cells)
+                         + " |")
+        lines += ["", "- " + ", ".join(f"{LABELS.get(m, m)} = {m}" for m in metrics)]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def _mean_std(mean: float, std: float) -> str:
+    text = number(mean)
+    return text + (f" ± {std:.2f}" if text != MISSING and std is not None and np.isfinite(std) else "")

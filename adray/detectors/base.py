@@ -58,6 +58,9 @@ class BaseDetector:
     # {name: (low, high)} inclusive ranges a sweep checks before it starts (None = open); numbers not
     # listed must be > 0 when their default is > 0 (epochs, sizes, learning rates)
     param_bounds: ClassVar[dict] = {}
+    # the metrics the method's paper reports (names of adray.metrics.evaluate): `adray report --paper`
+    # prints them side by side, so a table can be set next to the paper's
+    paper_metrics: ClassVar[tuple[str, ...]] = ("auc",)
 
     # ---------------------------------------------------------------- sklearn-style parameters
     @classmethod
@@ -155,6 +158,11 @@ class BaseDetector:
     def get_state(self) -> dict:
         """A snapshot (CPU tensors, python scalars, bytes) that ``fit(..., state=...)`` resumes from."""
         raise NotImplementedError
+
+    def fit_info(self) -> dict:
+        """Choices the fit resolved from the data (e.g. ARGUE's partitions with ``"auto"``): recorded in
+        ``trial.json`` and shown with the chosen configurations in the report. Empty by default."""
+        return {}
 
     # ---------------------------------------------------------------- hooks for subclasses
     def _fit(self, X, y, subclass, X_val, y_val, callbacks: list[EpochCallback], state: dict | None) -> None:

@@ -195,6 +195,8 @@ def run_trial(
             state=(resume or {}).get("state"),
         )
         outcome["fit_seconds"] = time.perf_counter() - fit_start
+        outcome["fit_info"] = detector.fit_info()
+        outcome["paper_metrics"] = list(detector.paper_metrics)
         score_start = time.perf_counter()
         scores = {name: np.asarray(detector.decision_function(arrays[name]), dtype=np.float64)
                   for name in ("train", "val", "test")}

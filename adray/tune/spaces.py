@@ -37,10 +37,11 @@ GRIDS: dict[str, dict[str, list]] = {
     # and 1e-4; batch 64 instead of 256 so the small embedded sets get enough steps (256: digits AUC 0.67 vs 0.94)
     "a3": {"target_epochs": [30], "alarm_epochs": [60], "learning_rate": [1e-5, 1e-4], "batch_size": [64],
            "anomaly_net": ["normal"], "anomaly_loss_weight": [1.0]},
-    # ARGUE with the given sub-classes and A4RGUE's learned partitions (§2.3); the seeds ran 500 epochs at lr 1e-4
+    # ARGUE ("auto": the given normal sub-classes, or learned partitions when the data has only one) and A4RGUE's
+    # learned partitions (§2.3); the seeds ran 500 epochs at lr 1e-4
     # (a GPU budget): 30 per stage at 1e-3 keeps the default sweep to minutes on a CPU
     "argue": {"expert_epochs": [30], "alarm_epochs": [30], "cluster_epochs": [30], "learning_rate": [1e-3],
-              "batch_size": [64], "partitions": ["given", "clusters"], "n_clusters": [5]},
+              "batch_size": [64], "partitions": ["auto", "clusters"], "n_clusters": [5]},
     # SEEDS.md §10: R = 7 views, 500 memory slots, filters 32/64/128, lambda1 1, lambda2 2e-4, batch 16;
     # 100 epochs is the original (a GPU budget): 20 keeps the default sweep to minutes on a CPU
     "amsl": {"epochs": [20], "batch_size": [16], "learning_rate": [1e-3]},

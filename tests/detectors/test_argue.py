@@ -152,9 +152,13 @@ def test_noise_goes_to_the_anomaly_expert(toy):
 
 
 def test_unsupervised_with_no_known_anomalies(toy):
-    det = ARGUE(**ARGUE.smoke_params).fit(toy.X_train, y=np.zeros(len(toy.X_train)), seed=3)  # subclass None: 1 expert
-    assert det.n_experts_ == 1
+    given = {**ARGUE.smoke_params, "partitions": "given"}
+    det = ARGUE(**given).fit(toy.X_train, y=np.zeros(len(toy.X_train)), seed=3)  # subclass None: 1 expert
+    assert det.n_experts_ == 1 and det.fit_info()["partitions"] == "given"
     assert auc(toy.y_test, det.decision_function(toy.X_test)) > 0.8
+    auto = ARGUE(**{**ARGUE.smoke_params, "n_clusters": 2, "cluster_epochs": 1}).fit(
+        toy.X_train, y=np.zeros(len(toy.X_train)), seed=3)  # one normal class: "auto" learns partitions
+    assert auto.fit_info() == {"partitions": "clusters", "experts": 2, "architecture": auto.architecture_}
 
 
 def test_clustering_aae_shapes_and_capped_learning_rate(toy):

@@ -69,7 +69,7 @@ from adray.detectors.argue.network import (
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
-PARTITIONS = ("given", "clusters")
+PARTITIONS = ("auto", "given", "clusters")
 ARCHITECTURES = ("auto", "dense", "conv")
 AAE_MAX_LR = 1e-5  # §2.3: "the loss diverged for high learning rates"
 AAE_CODE_DIM = 2  # §2.3 code_dim_override
@@ -90,13 +90,16 @@ class ARGUE(TorchDetector):
     learning_rate : 1e-4 for every stage (§2.5; the AAE caps it at 1e-5, §2.3).
     expert_epochs, alarm_epochs, cluster_epochs : n_epochs 500 for every model (§2.5).
     batch_size : per data set (MNIST 256, KDD 512, ...; §2.4).
-    partitions : "given" (ARGUE: the ``subclass`` array) or "clusters" (A4RGUE, §2.3).
+    partitions : "given" (ARGUE: the ``subclass`` array), "clusters" (A4RGUE, §2.3) or "auto": the
+        given sub-classes when the normal data has at least two, else learned clusters (one given
+        class would make one expert, and ARGUE's gate would have nothing to choose between).
     n_clusters : A4RGUE_CLUSTERS K (5 for most data sets, §2.4).
     full_act : alarm input concat(encoder taps, decoder taps) (True) or decoder taps only (§2.1).
 
     Attributes
     ----------
-    hidden_dims_ (None for conv), architecture_, n_experts_, n_enc_taps_, n_dec_taps_.
+    hidden_dims_ (None for conv), architecture_, partitions_ ("given" or "clusters"), n_experts_,
+    n_enc_taps_, n_dec_taps_.
     networks_ : "mae", "alarm", "gate" (+ "aae", "critic_code", "critic_cluster" for clusters).
     """
 
@@ -122,7 +125,7 @@ class ARGUE(TorchDetector):
         alarm_epochs: int = 500,
         cluster_epochs: int = 500,
         batch_size: int = 256,
-        partitions: str = "given",
+        partitions: str = "auto",
         n_clusters: int = 5,
         full_act: bool = True,
     ) -> None:
@@ -156,7 +159,10 @@ class ARGUE(TorchDetector):
                              "use architecture='dense'")
         self.architecture_ = "conv" if self.architecture == "conv" or (self.architecture == "auto" and conv_ok) \
             else "dense"
-        if self.partitions == "clusters":
+        self.partitions_ = self.partitions
+        if self.partitions == "auto":
+            self.partitions_ = "given" if n_subclasses >= 2 else "clusters"
+        if self.partitions_ == "clusters":
             if isinstance(self.n_clusters, bool) or not isinstance(self.n_clusters, (int, np.integer)) \
                     or self.n_clusters < 1:
                 raise AdrayError(f"n_clusters must be a positive integer, got {self.n_clusters!r}")
@@ -193,7 +199,7 @@ class ARGUE(TorchDetector):
             "gate": taps.alarm_network(self.n_enc_taps_, alarm_dims, dropout=p, dropout_each=True,
                                        n_outputs=self.n_experts_ + 1, output="softmax"),
         }
-        if self.partitions == "clusters":
+        if self.partitions_ == "clusters":
             aae_conv = self.architecture != "dense" and layout is not None \
                 and layout[1:] == (AAE_CONV_SIZE, AAE_CONV_SIZE)
             self._aae_layout = layout if aae_conv else None
@@ -202,6 +208,9 @@ class ARGUE(TorchDetector):
             networks["critic_code"] = critic(AAE_CODE_DIM)
             networks["critic_cluster"] = critic(self.n_experts_)
         return networks
+
+    def fit_info(self) -> dict:
+        return {"partitions": self.partitions_, "experts": self.n_experts_, "architecture": self.architecture_}
 
     def _make_optimizers(self):
         lr = float(self.learning_rate)
@@ -221,7 +230,8 @@ class ARGUE(TorchDetector):
         return opts
 
     def _stages(self):
-        stages = [("clusters", int(self.cluster_epochs))] if self.partitions == "clusters" else []
+        partitions = getattr(self, "partitions_", self.partitions)  # resolved once fit has seen the data
+        stages = [("clusters", int(self.cluster_epochs))] if partitions == "clusters" else []
         return [*stages, ("experts", int(self.expert_epochs)), ("alarm", int(self.alarm_epochs))]
 
     def _train_networks(self, stage):
@@ -245,7 +255,7 @@ class ARGUE(TorchDetector):
     def _partition(self, X: np.ndarray, subclass, normal: np.ndarray) -> np.ndarray:
         """Expert id per row (−1 outside the normal rows): the given sub-class or the AAE's cluster."""
         part = np.full(len(X), -1, dtype=np.int64)
-        if self.partitions == "given":
+        if self.partitions_ == "given":
             part[normal] = 0 if subclass is None else subclass[normal]
             if (part[normal] < 0).any():
                 raise AdrayError("ARGUE needs a normal sub-class (subclass >= 0) for every row with y == 0")
