@@ -318,8 +318,8 @@ def metrics_frame(cells: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
                             aggfunc="first", dropna=False)
     out = pd.DataFrame(index=wide.index)
     for metric in metrics:
-        out[metric] = wide["mean"][metric] if metric in wide["mean"] else np.nan
-        out[f"{metric} std"] = wide["std"][metric] if metric in wide["std"] else np.nan
+        out[metric] = wide["mean"].get(metric, np.nan)
+        out[f"{metric} std"] = wide["std"].get(metric, np.nan)
     n = test.groupby(["group", "method", "unit"])["n"].max()
     out.insert(0, "n", n.reindex(out.index))
     return out.reset_index()

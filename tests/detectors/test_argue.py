@@ -244,7 +244,7 @@ def test_bad_hyperparameters_are_rejected(toy):
     with pytest.raises(AdrayError, match="conv MAE needs"):
         ARGUE(architecture="conv").fit(toy.X_train, **kwargs)
     with pytest.raises(AdrayError, match="sub-class"):
-        ARGUE(expert_epochs=1).fit(toy.X_train, y=kwargs["y"], subclass=np.full(len(toy.X_train), -1))
+        ARGUE(expert_epochs=1, partitions="given").fit(toy.X_train, y=kwargs["y"], subclass=np.full(len(toy.X_train), -1))
 
 
 @pytest.mark.gpu
