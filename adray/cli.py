@@ -183,7 +183,7 @@ Exit codes: 0 every trial has an outcome; 1 stopped early (storage full, trials 
 
 
 def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
-    from adray.sweep.request import DEFAULT_PENDING_TIMEOUT_S, DEFAULT_STORAGE
+    from adray.sweep.request import DEFAULT_PENDING_TIMEOUT_S, DEFAULT_STORAGE, DEFAULT_TUNER_SIZE
     from adray.tune import spaces
 
     p.add_argument("--method", action="append", help="detector name (repeat for several); `adray methods` lists them")
@@ -209,6 +209,9 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
                    help="the cluster adds nodes on demand: skip the capacity check")
     p.add_argument("--pending-timeout", type=float, default=DEFAULT_PENDING_TIMEOUT_S,
                    help="end the sweep when no trial could start for this many seconds (default: %(default)g)")
+    p.add_argument("--tuner-size", type=int, default=DEFAULT_TUNER_SIZE,
+                   help="trials per Ray Tune Tuner; larger sweeps run as successive Tuners in one folder "
+                        "(default: %(default)s)")
     p.add_argument("--no-report", action="store_true", help="skip the report at the end")
     p.add_argument("--verbose", type=int, default=1,
                    help="0 quiet, 1 progress table, 2 also trial logs (default: %(default)s)")
@@ -235,7 +238,8 @@ def cmd_sweep(args) -> int:
         overrides=parse_set(args.set), gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial,
         address=args.address, storage=args.storage, name=args.name, resume=args.resume,
         max_failures=args.max_failures, smoke=args.smoke, checkpoint_every=args.checkpoint_every,
-        autoscale=args.autoscale, pending_timeout=args.pending_timeout, verbose=args.verbose,
+        autoscale=args.autoscale, pending_timeout=args.pending_timeout, tuner_size=args.tuner_size,
+        verbose=args.verbose,
     )
     if args.resume and not args.method and (args.seeds is not None or args.set or args.dataset):
         raise AdrayError("--resume with --seeds, --set or --dataset must also repeat --method: restate the sweep's "

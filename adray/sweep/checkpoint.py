@@ -94,3 +94,17 @@ def newest_in(trial_dir: Path) -> Path | None:
         if epochs > best_epochs and (meta.parent / STATE_FILE).is_file():
             best, best_epochs = meta.parent, epochs
     return best
+
+
+def prune(trial_dir: Path, keep: int) -> None:
+    """Delete all but the ``keep`` checkpoints holding the most epochs in ``trial_dir``."""
+    import shutil
+
+    found = []
+    for meta in Path(trial_dir).glob(f"checkpoint_*/{META_FILE}"):
+        try:
+            found.append((int(json.loads(meta.read_text())["epochs"]), meta.parent))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    for _, folder in sorted(found, reverse=True)[keep:]:
+        shutil.rmtree(folder, ignore_errors=True)

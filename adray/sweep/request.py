@@ -26,6 +26,9 @@ SETTING_KEYS = {"setting", "p_contamination", "n_train_anomalies", "p_test", "p_
 # where results go unless --storage says otherwise: ./results (the checkout's results/ when run from it)
 DEFAULT_STORAGE = os.environ.get("ADRAY_RESULTS", "results")
 DEFAULT_PENDING_TIMEOUT_S = 1800.0
+# trials per Ray Tune Tuner: one Tuner's driver-side cost per trial grows with its trial count (see the
+# scaling benchmark), so a larger sweep runs as successive Tuners of this size, in one folder and one ledger
+DEFAULT_TUNER_SIZE = 2000
 
 
 @dataclass
@@ -47,6 +50,7 @@ class SweepRequest:
     checkpoint_every: int = 5
     autoscale: bool = False
     pending_timeout: float = DEFAULT_PENDING_TIMEOUT_S
+    tuner_size: int = DEFAULT_TUNER_SIZE
     verbose: int = 1
 
     def check_options(self) -> None:
@@ -56,6 +60,8 @@ class SweepRequest:
                              "crashed trial is retried from its checkpoint")
         if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 1:
             raise AdrayError(f"--checkpoint-every must be 1 or more epochs (got {self.checkpoint_every})")
+        if isinstance(self.tuner_size, bool) or not isinstance(self.tuner_size, int) or self.tuner_size < 1:
+            raise AdrayError(f"--tuner-size must be 1 or more trials (got {self.tuner_size})")
         if not self.pending_timeout > 0:
             raise AdrayError(f"--pending-timeout must be > 0 seconds (got {self.pending_timeout})")
 

@@ -51,7 +51,7 @@ COMPLETE, INTERRUPTED, STORAGE_FULL, STALLED = "complete", "interrupted", "stora
 STATUSES = ("ok", "error", "incomplete", "not started")
 # what a resume may change: how the trials run, not which trials there are
 RUNTIME_FIELDS = ("gpus_per_trial", "cpus_per_trial", "address", "storage", "name", "max_failures",
-                  "checkpoint_every", "autoscale", "pending_timeout", "verbose")
+                  "checkpoint_every", "autoscale", "pending_timeout", "tuner_size", "verbose")
 
 
 @dataclass
@@ -211,14 +211,15 @@ def run_sweep(request: SweepRequest) -> SweepResult:
 
 
 def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
-    """Start Ray if needed and run the trials ``todo``; returns the guard that watched the run."""
+    """Start Ray if needed and run the trials ``todo``, ``--tuner-size`` at a time; returns the guard that
+    watched the run."""
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "1")  # CPU-only trials must not see GPUs
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # keep Tune's classic progress table
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"  # adray's guard handles SIGINT (and SIGTERM) itself
-    # num_to_keep forces an experiment-state snapshot whenever old checkpoints are pruned; cheap with
-    # tiny trial configs, so Tune's warning about it is noise
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # Tune's experiment state is never read back (resume uses the ledger): save it rarely, so the driver
+    # does not rewrite a large file while it should be scheduling trials
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "300")
     import ray
     from ray import tune
 
@@ -237,40 +238,63 @@ def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
              f" (resumed: {len(ledger) - len(todo)} of {len(ledger)} already ok)" if request.resume else "")
     if not todo:
         return guard
+    local = isinstance(sweep_dir, Path)
     with guard.watching():  # from here on a signal ends the sweep gracefully, never half-way through Ray
         refs = {name_: [put_dataset(dataset)] for name_, dataset in datasets.items()}  # one copy per sweep
-        options = {"sweep_dir": str(sweep_dir) if isinstance(sweep_dir, Path) else None,
-                   "checkpoint_every": request.checkpoint_every}
+        options = {"sweep_dir": str(sweep_dir) if local else None, "checkpoint_every": request.checkpoint_every}
         trainable = tune.with_resources(
             tune.with_parameters(adray_trial, datasets=refs, ledger=[ray.put(ledger)], options=options), resources)
         _active.update(ledger=ledger, labels=ledger_labels(ledger))
-        run_config = tune.RunConfig(
-            name=name, storage_path=root, stop=guard.stopper, callbacks=[guard],
-            failure_config=tune.FailureConfig(max_failures=request.max_failures),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-            sync_config=tune.SyncConfig(sync_artifacts=not isinstance(sweep_dir, Path)),
-            progress_reporter=tune.CLIReporter(
-                parameter_columns=[],
-                metric_columns={"epoch": "epoch", "loss": "loss", "val_auc": "val_auc", "test_auc": "test_auc"},
-                max_report_frequency=30, max_column_length=40,
-            ),
-            verbose=request.verbose,
-        )
-        tuner = tune.Tuner(
-            trainable, param_space={"i": tune.grid_search(todo)},
-            tune_config=tune.TuneConfig(reuse_actors=True, trial_dirname_creator=_trial_dirname,
-                                        trial_name_creator=_trial_label),
-            run_config=run_config,
-        )
-        try:
-            tuner.fit()
-        except Exception as exc:  # noqa: BLE001 - Tune's driver failing to write is a full disk, not a bug
-            from adray.tune.trainable import is_storage_full
-
-            if not (is_storage_full(exc) or _disk_full(root)):
-                raise
-            guard.storage_full = f"{type(exc).__name__}: {exc}"
+        chunks = [todo[i: i + request.tuner_size] for i in range(0, len(todo), request.tuner_size)]
+        for number, chunk in enumerate(chunks, 1):
+            if len(chunks) > 1:
+                log.info("adray: tuner %d of %d: %d trials", number, len(chunks), len(chunk))
+            _fit(tune, trainable, chunk, request, name, root, guard, local)
+            if local:
+                _drop_tune_state(sweep_dir)
+            if guard.should_stop():
+                break
     return guard
+
+
+def _fit(tune, trainable, indices, request, name, root, guard, local) -> None:
+    """One Tuner over the ledger trials ``indices``."""
+    run_config = tune.RunConfig(
+        name=name, storage_path=root, stop=guard.stopper, callbacks=[guard],
+        failure_config=tune.FailureConfig(max_failures=request.max_failures),
+        # on local storage the trial keeps its last two checkpoints itself: Tune's num_to_keep would force
+        # a save of its whole experiment state every other checkpoint of every trial
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=None if local else 2),
+        sync_config=tune.SyncConfig(sync_artifacts=not local),
+        progress_reporter=tune.CLIReporter(
+            parameter_columns=[],
+            metric_columns={"epoch": "epoch", "loss": "loss", "val_auc": "val_auc", "test_auc": "test_auc"},
+            max_report_frequency=30, max_column_length=40,
+        ),
+        verbose=request.verbose,
+    )
+    tuner = tune.Tuner(
+        trainable, param_space={"i": tune.grid_search(indices)},
+        tune_config=tune.TuneConfig(reuse_actors=True, trial_dirname_creator=_trial_dirname,
+                                    trial_name_creator=_trial_label),
+        run_config=run_config,
+    )
+    try:
+        tuner.fit()
+    except Exception as exc:  # noqa: BLE001 - Tune's driver failing to write is a full disk, not a bug
+        from adray.tune.trainable import is_storage_full
+
+        if not (is_storage_full(exc) or _disk_full(root)):
+            raise
+        guard.storage_full = f"{type(exc).__name__}: {exc}"
+
+
+def _drop_tune_state(sweep_dir: Path) -> None:
+    """Remove a finished Tuner's experiment state: adray never reads it, and at 10,000 trials it is large."""
+    for pattern in ("experiment_state-*.json", "basic-variant-state-*.json"):
+        for path in sweep_dir.glob(pattern):
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def _disk_full(root: str) -> bool:

@@ -75,13 +75,34 @@ def _resume_payload(folder: Path) -> tuple[dict | None, int]:
     return (checkpoint.load(newest), 1) if newest is not None else (None, 0)
 
 
-def _report(metrics: dict, payload: dict | None) -> None:
-    if payload is None:
-        tune.report(metrics)
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        checkpoint.save(Path(folder), payload)
-        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+# what Tune sees of an epoch: enough for the progress table and schedulers. Every metric a detector
+# reports is in the trial's history.csv; Tune keeps running statistics of each numeric key it is given
+# for every trial in its driver-side state, so fewer keys keep that state small at 10,000 trials.
+TUNE_KEYS = ("epoch", "loss", "val_auc", "val_loss")
+
+
+KEEP_CHECKPOINTS = 2
+
+
+def _reporter(trial_dir: Path | None):
+    """``report(metrics, payload)`` for run_trial: a Tune result, with a checkpoint when a payload is due.
+
+    On local storage the trial keeps only its newest checkpoints itself (``trial_dir``); Tune is not
+    asked to, since it would then save its whole experiment state every other checkpoint.
+    """
+    def report(metrics: dict, payload: dict | None) -> None:
+        metrics = {"epoch": metrics.get("iteration", metrics.get("epoch")),
+                   **{k: metrics[k] for k in TUNE_KEYS[1:] if k in metrics}}
+        if payload is None:
+            tune.report(metrics)
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            checkpoint.save(Path(folder), payload)
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+        if trial_dir is not None:
+            checkpoint.prune(trial_dir, KEEP_CHECKPOINTS)
+
+    return report
 
 
 def _record_failure(folder: Path, config: dict, attempt: int, exc: BaseException) -> None:
@@ -108,7 +129,8 @@ def adray_trial(config: dict, datasets: dict, ledger: list, options: dict) -> No
         cpus, gpus = resource_share()
         context = {"node_id": ray.get_runtime_context().get_node_id(), "trial_id": tune.get_context().get_trial_id(),
                    "index": index, "sweep": book.name}
-        outcome = run_trial(trial, dataset, folder, _report, resume=resume, gpu_fraction=gpus, attempt=attempt,
+        report = _reporter(folder if options["sweep_dir"] is not None else None)
+        outcome = run_trial(trial, dataset, folder, report, resume=resume, gpu_fraction=gpus, attempt=attempt,
                             cpu_threads=max(1, int(cpus)), context=context)
     except Exception as exc:
         if is_storage_full(exc):  # not this trial's fault: end it without a result and stop the sweep
@@ -116,10 +138,9 @@ def adray_trial(config: dict, datasets: dict, ledger: list, options: dict) -> No
             return
         _record_failure(folder, record, attempt, exc)
         raise
-    final = {"status": outcome["status"], "epochs": outcome.get("epochs", 0)}
+    final = {"ok": int(outcome["status"] == artifacts.STATUS_OK)}  # the outcome itself is in trial.json
     for split in ("val", "test"):
-        for key in ("auc", "ap", "f1_macro"):
-            value = outcome.get(split, {}).get(key)
-            if value is not None:
-                final[f"{split}_{key}"] = value
+        value = outcome.get(split, {}).get("auc")
+        if value is not None:
+            final[f"{split}_auc"] = value
     tune.report(final)

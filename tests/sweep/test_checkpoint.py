@@ -48,3 +48,10 @@ def test_the_newest_checkpoint_is_the_one_with_the_most_epochs_not_the_highest_n
     (tmp_path / "checkpoint_000009").mkdir()  # cut short: no files
     assert checkpoint.newest_in(tmp_path) == tmp_path / "checkpoint_000000"
     assert checkpoint.newest_in(tmp_path / "none") is None
+
+
+def test_pruning_keeps_the_checkpoints_with_the_most_epochs(tmp_path):
+    for name, epochs in (("checkpoint_000000", 2), ("checkpoint_000001", 4), ("checkpoint_000002", 6)):
+        checkpoint.save(tmp_path / name, {"state": {}, "history": [{}] * epochs})
+    checkpoint.prune(tmp_path, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint_000001", "checkpoint_000002"]

@@ -183,3 +183,16 @@ def test_gpus_on_a_cpu_only_cluster_are_refused_with_a_clear_message(tmp_path):
     assert "asks for GPUs, but the Ray cluster has none" in result.stderr and "--gpus-per-trial 0" in result.stderr
     assert "Traceback" not in result.stderr
     assert not list((tmp_path / "nogpu").glob("*/trial.json"))
+
+
+def test_a_sweep_larger_than_one_tuner_runs_as_successive_tuners_in_one_folder(local_ray, tmp_path):
+    request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=[1, 2, 3, 4, 5],
+                           overrides=parse_set(["epochs=2", "seconds_per_epoch=0"]), storage=str(tmp_path),
+                           name="chunks", verbose=0, tuner_size=2, checkpoint_every=1)
+    result = run_sweep(request)
+    assert result.outcome == "complete" and result.counts["ok"] == 5
+    outcomes = _outcomes(result.folder)
+    assert sorted(o["config"]["seed"] for o in outcomes) == [1, 2, 3, 4, 5]
+    assert not list(result.folder.glob("experiment_state-*.json"))  # each Tuner's state is dropped when it ends
+    for o in outcomes:  # a trial keeps its newest checkpoints only (here: both, two epochs)
+        assert len(list(o["dir"].glob("checkpoint_*/state.pt"))) <= 2
