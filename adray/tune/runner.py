@@ -262,8 +262,7 @@ def _fit(tune, trainable, indices, request, name, root, guard, local) -> None:
     run_config = tune.RunConfig(
         name=name, storage_path=root, stop=guard.stopper, callbacks=[guard],
         failure_config=tune.FailureConfig(max_failures=request.max_failures),
-        # on local storage the trial keeps its last two checkpoints itself: Tune's num_to_keep would force
-        # a save of its whole experiment state every other checkpoint of every trial
+        # on local storage trials keep their checkpoints themselves (see adray.tune.trainable)
         checkpoint_config=tune.CheckpointConfig(num_to_keep=None if local else 2),
         sync_config=tune.SyncConfig(sync_artifacts=not local),
         progress_reporter=tune.CLIReporter(

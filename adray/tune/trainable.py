@@ -4,10 +4,10 @@ Tune's configuration of a trial is only its index in the sweep's ledger (``{"i":
 configuration is looked up in the ledger, which travels once through the object store. So Tune's
 experiment state, progress table and callbacks carry no large values, whatever the sweep's size.
 
-The trial takes the dataset from the object store (zero-copy), resumes from Tune's checkpoint after a
-retry, or from the newest checkpoint in its own folder when the sweep was resumed from its ledger,
-reports every epoch with ``tune.report`` (a checkpoint every ``checkpoint_every`` epochs) and ends
-with one report holding the val/test metrics and the trial's status.
+The trial takes the dataset from the object store (zero-copy), resumes from the newest checkpoint in
+its own folder (after a retry, or when the sweep was resumed from its ledger; on cloud storage from
+Tune's checkpoint), reports every epoch with ``tune.report``, writes a checkpoint every
+``checkpoint_every`` epochs and ends with one report holding its status and val/test AUC.
 """
 
 from __future__ import annotations
@@ -85,22 +85,26 @@ KEEP_CHECKPOINTS = 2
 
 
 def _reporter(trial_dir: Path | None):
-    """``report(metrics, payload)`` for run_trial: a Tune result, with a checkpoint when a payload is due.
+    """``report(metrics, payload)`` for run_trial: a Tune result, and a checkpoint when a payload is due.
 
-    On local storage the trial keeps only its newest checkpoints itself (``trial_dir``); Tune is not
-    asked to, since it would then save its whole experiment state every other checkpoint.
+    On local (or mounted) storage the trial writes its checkpoints into its own folder and keeps the
+    newest two: Tune is told nothing about them, so its driver-side record of a trial does not grow
+    with every checkpoint (nor force a save of its whole experiment state every other one). A retry or
+    a resume finds them there. On cloud storage they go through Tune, which uploads them.
     """
     def report(metrics: dict, payload: dict | None) -> None:
         metrics = {"epoch": metrics.get("iteration", metrics.get("epoch")),
                    **{k: metrics[k] for k in TUNE_KEYS[1:] if k in metrics}}
         if payload is None:
             tune.report(metrics)
-            return
-        with tempfile.TemporaryDirectory() as folder:
-            checkpoint.save(Path(folder), payload)
-            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
-        if trial_dir is not None:
+        elif trial_dir is not None:
+            checkpoint.save(trial_dir / f"checkpoint_{len(payload['history']):06d}", payload)
             checkpoint.prune(trial_dir, KEEP_CHECKPOINTS)
+            tune.report(metrics)
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                checkpoint.save(Path(folder), payload)
+                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
     return report
 
