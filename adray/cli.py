@@ -255,6 +255,21 @@ def cmd_sweep(args) -> int:
     return result.exit_code
 
 
+def winners_text(report_dir: Path) -> str:
+    """The chosen configuration of each method, dataset and setting, one line each."""
+    import pandas as pd
+
+    selected = pd.read_csv(report_dir / "selected.csv")
+    lines = ["chosen configurations (per method, dataset and setting):"]
+    for row in selected.itertuples(index=False):
+        where = f"{row.dataset}" + (f":{row.setting_name}" if isinstance(row.setting_name, str) else "")
+        if pd.isna(row.config_id):
+            lines.append(f"  {row.method} on {where}: none ({row.note})")
+            continue
+        lines.append(f"  {row.method} on {where}: #{str(row.config_id)[:6]} {row.params} (by {row.selected_by})")
+    return "\n".join(lines) + "\n"
+
+
 def _sweep_report(folder: Path) -> None:
     """The sweep's report: method x dataset, mean ± std of test AUC over seeds (configuration chosen on
     validation), plus tables, tests and plots under <sweep>/report/."""
@@ -266,6 +281,7 @@ def _sweep_report(folder: Path) -> None:
         print(f"adray: the sweep finished but its report could not be made: {exc}", file=sys.stderr)
         return
     print(f"\ntest AUC, mean ± std over seeds, of each method's best-validation configuration:\n\n{result.table}")
+    print(winners_text(result.report_dir))
     print(f"artifacts: {_shown(folder)}/<trial>/ (config.json, trial.json, metric.csv, roc.csv, scores.parquet, "
           "history.csv)")
     print(f"report:    {_shown(result.report_dir)}/ (tables, Wilcoxon tests, ROC and training plots; summary.md "

@@ -223,12 +223,14 @@ def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
     import ray
     from ray import tune
 
+    from adray.tune import monitor
     from adray.tune.guard import SweepGuard
     from adray.tune.resources import check_cluster, trial_resources
     from adray.tune.store import put_dataset
     from adray.tune.trainable import adray_trial
 
     resources = trial_resources(request.cpus_per_trial, request.gpus_per_trial)
+    monitor.quiet_token_warning()
     if not ray.is_initialized():
         ray.init(address=request.address, include_dashboard=None, log_to_driver=request.verbose > 1)
     cluster = check_cluster(resources["cpu"], resources["gpu"], request.autoscale)
@@ -236,6 +238,7 @@ def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
     log.info("adray: %d trials -> %s  [%s; per trial %g CPU, %g GPU]%s", len(todo), sweep_dir, cluster,
              resources["cpu"], resources["gpu"],
              f" (resumed: {len(ledger) - len(todo)} of {len(ledger)} already ok)" if request.resume else "")
+    log.info("adray: %s", monitor.dashboard_line())
     if not todo:
         return guard
     local = isinstance(sweep_dir, Path)
@@ -249,7 +252,7 @@ def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
         for number, chunk in enumerate(chunks, 1):
             if len(chunks) > 1:
                 log.info("adray: tuner %d of %d: %d trials", number, len(chunks), len(chunk))
-            _fit(tune, trainable, chunk, request, name, root, guard, local)
+            _fit(tune, trainable, chunk, request, name, root, guard, local, str(sweep_dir))
             if local:
                 _drop_tune_state(sweep_dir)
             if guard.should_stop():
@@ -257,16 +260,18 @@ def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
     return guard
 
 
-def _fit(tune, trainable, indices, request, name, root, guard, local) -> None:
+def _fit(tune, trainable, indices, request, name, root, guard, local, sweep_dir) -> None:
     """One Tuner over the ledger trials ``indices``."""
+    from adray.tune.monitor import SweepReporter
+
     run_config = tune.RunConfig(
         name=name, storage_path=root, stop=guard.stopper, callbacks=[guard],
         failure_config=tune.FailureConfig(max_failures=request.max_failures),
         # on local storage trials keep their checkpoints themselves (see adray.tune.trainable)
         checkpoint_config=tune.CheckpointConfig(num_to_keep=None if local else 2),
         sync_config=tune.SyncConfig(sync_artifacts=not local),
-        progress_reporter=tune.CLIReporter(
-            parameter_columns=[],
+        progress_reporter=SweepReporter(
+            sweep_dir, parameter_columns={"i": "index"},
             metric_columns={"epoch": "epoch", "loss": "loss", "val_auc": "val_auc", "test_auc": "test_auc"},
             max_report_frequency=30, max_column_length=40,
         ),

@@ -1,6 +1,7 @@
 """Sweeps on a real local Ray: artifacts, errors, fractional GPUs, two nodes, retries and resume."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -196,3 +197,17 @@ def test_a_sweep_larger_than_one_tuner_runs_as_successive_tuners_in_one_folder(l
     assert not list(result.folder.glob("experiment_state-*.json"))  # each Tuner's state is dropped when it ends
     for o in outcomes:  # a trial keeps its newest checkpoints only (here: both, two epochs)
         assert len(list(o["dir"].glob("checkpoint_*/state.pt"))) <= 2
+
+
+def test_the_console_names_configurations_and_the_winners_and_points_at_the_results(tmp_path):
+    command, env = _grid("--method", "sleepy", "--dataset", "synthetic", "--seeds", "1", "--set", "epochs=1,2",
+                         "--set", "seconds_per_epoch=0", "--name", "console", storage=tmp_path)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "Result logdir" not in out + result.stderr and f"Results: {tmp_path / 'console'}" in out
+    rows = [line for line in out.splitlines() if "sleepy synthetic:default s1 #" in line]
+    assert any("epochs=1" in r for r in rows) and any("epochs=2" in r for r in rows)  # rows tell configurations apart
+    assert "Ray dashboard:" in out
+    winners = out[out.index("chosen configurations"):]
+    assert re.search(r"sleepy on synthetic:default: #[0-9a-f]{6} \{.*\"epochs\": [12].*\} \(by validation\)", winners)
