@@ -1,8 +1,8 @@
 """Sweeps on a real local Ray: artifacts, errors, fractional GPUs, two nodes, retries and resume."""
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
