@@ -212,6 +212,9 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tuner-size", type=int, default=DEFAULT_TUNER_SIZE,
                    help="trials per Ray Tune Tuner; larger sweeps run as successive Tuners in one folder "
                         "(default: %(default)s)")
+    p.add_argument("--mlflow", nargs="?", const="", metavar="URI",
+                   help="log every trial as an MLflow run (params, per-epoch and final metrics, artifacts), one "
+                        "experiment per sweep; URI: a tracking server or folder (default: <storage>/mlruns)")
     p.add_argument("--no-report", action="store_true", help="skip the report at the end")
     p.add_argument("--verbose", type=int, default=1,
                    help="0 quiet, 1 progress table, 2 also trial logs (default: %(default)s)")
@@ -239,6 +242,7 @@ def cmd_sweep(args) -> int:
         address=args.address, storage=args.storage, name=args.name, resume=args.resume,
         max_failures=args.max_failures, smoke=args.smoke, checkpoint_every=args.checkpoint_every,
         autoscale=args.autoscale, pending_timeout=args.pending_timeout, tuner_size=args.tuner_size,
+        mlflow=(args.mlflow or str(Path(args.storage) / "mlruns")) if args.mlflow is not None else None,
         verbose=args.verbose,
     )
     if args.resume and not args.method and (args.seeds is not None or args.set or args.dataset):

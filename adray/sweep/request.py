@@ -51,6 +51,7 @@ class SweepRequest:
     autoscale: bool = False
     pending_timeout: float = DEFAULT_PENDING_TIMEOUT_S
     tuner_size: int = DEFAULT_TUNER_SIZE
+    mlflow: str | None = None  # an MLflow tracking URI or folder: each trial becomes an MLflow run
     verbose: int = 1
 
     def check_options(self) -> None:

@@ -51,7 +51,7 @@ COMPLETE, INTERRUPTED, STORAGE_FULL, STALLED = "complete", "interrupted", "stora
 STATUSES = ("ok", "error", "incomplete", "not started")
 # what a resume may change: how the trials run, not which trials there are
 RUNTIME_FIELDS = ("gpus_per_trial", "cpus_per_trial", "address", "storage", "name", "max_failures",
-                  "checkpoint_every", "autoscale", "pending_timeout", "tuner_size", "verbose")
+                  "checkpoint_every", "autoscale", "pending_timeout", "tuner_size", "mlflow", "verbose")
 
 
 @dataclass
@@ -248,11 +248,12 @@ def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
         trainable = tune.with_resources(
             tune.with_parameters(adray_trial, datasets=refs, ledger=[ray.put(ledger)], options=options), resources)
         _active.update(ledger=ledger, labels=ledger_labels(ledger))
+        callbacks = [guard, *_trackers(request, ledger, sweep_dir if local else None)]
         chunks = [todo[i: i + request.tuner_size] for i in range(0, len(todo), request.tuner_size)]
         for number, chunk in enumerate(chunks, 1):
             if len(chunks) > 1:
                 log.info("adray: tuner %d of %d: %d trials", number, len(chunks), len(chunk))
-            _fit(tune, trainable, chunk, request, name, root, guard, local, str(sweep_dir))
+            _fit(tune, trainable, chunk, request, name, root, guard, local, str(sweep_dir), callbacks)
             if local:
                 _drop_tune_state(sweep_dir)
             if guard.should_stop():
@@ -260,12 +261,12 @@ def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
     return guard
 
 
-def _fit(tune, trainable, indices, request, name, root, guard, local, sweep_dir) -> None:
+def _fit(tune, trainable, indices, request, name, root, guard, local, sweep_dir, callbacks) -> None:
     """One Tuner over the ledger trials ``indices``."""
     from adray.tune.monitor import SweepReporter
 
     run_config = tune.RunConfig(
-        name=name, storage_path=root, stop=guard.stopper, callbacks=[guard],
+        name=name, storage_path=root, stop=guard.stopper, callbacks=callbacks,
         failure_config=tune.FailureConfig(max_failures=request.max_failures),
         # on local storage trials keep their checkpoints themselves (see adray.tune.trainable)
         checkpoint_config=tune.CheckpointConfig(num_to_keep=None if local else 2),
@@ -291,6 +292,18 @@ def _fit(tune, trainable, indices, request, name, root, guard, local, sweep_dir)
         if not (is_storage_full(exc) or _disk_full(root)):
             raise
         guard.storage_full = f"{type(exc).__name__}: {exc}"
+
+
+def _trackers(request: SweepRequest, ledger: Ledger, sweep_dir: Path | None) -> list:
+    """Tune callbacks that log the sweep elsewhere: MLflow with ``--mlflow``."""
+    if not request.mlflow:
+        return []
+    try:
+        from adray.tune.tracking import SweepMLflowCallback
+    except ImportError:
+        raise AdrayError("--mlflow needs MLflow: pip install -e '.[mlflow]' (or pip install mlflow-skinny)") from None
+    log.info("adray: MLflow: experiment %r at %s", ledger.name, request.mlflow)
+    return [SweepMLflowCallback(request.mlflow, ledger, sweep_dir)]
 
 
 def _drop_tune_state(sweep_dir: Path) -> None:
