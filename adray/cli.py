@@ -41,7 +41,7 @@ def _shown(path: Path) -> str:
 
 def dataset_rows(data_dir: Path) -> list[dict]:
     """One record per known dataset: status, size and where its files go."""
-    from adray.data.cache import cache_path, cached_meta, find_raw_files, fingerprint, prepare, raw_dir
+    from adray.data.cache import cache_path, cached_meta, find_raw_files, fingerprint, raw_dir
     from adray.data.catalog import all_specs
 
     records = []
@@ -51,10 +51,10 @@ def dataset_rows(data_dir: Path) -> list[dict]:
                   f"{_shown(raw_dir(spec, data_dir))}/"
                   + ", ".join(p.split("|")[0] for p in spec.files)}
         files, missing = find_raw_files(spec, data_dir)
-        if spec.embedded:
-            prepared = prepare(spec.name, data_dir)
-            record["status"] = "embedded"
-            meta, rows = prepared.dataset.meta, len(prepared.dataset)
+        if spec.embedded:  # listing builds nothing: a cache that exists tells the size, else it is built on use
+            path = cache_path(spec, fingerprint(spec, files, data_dir), data_dir)
+            record["status"] = "embedded" if path.exists() else "embedded (prepared on first use)"
+            meta, rows = cached_meta(path) if path.exists() else (None, "-")
         elif missing:
             record["status"] = "missing"
             meta = None

@@ -16,6 +16,11 @@ def test_datasets_lists_every_dataset_with_its_status(capsys, isolated_data_dir)
     table = out.split("where to get them")[0]
     lines = {line.split()[0]: line for line in table.splitlines() if line and line.split()[0] in SPECS}
     assert set(lines) == set(SPECS)
+    assert "embedded (prepared on first use)" in lines["digits"]
+    assert not (isolated_data_dir / ".cache").exists()  # listing builds nothing
+    assert main(["prepare", "digits"]) == 0 and main(["datasets"]) == 0
+    table = capsys.readouterr().out.split("datasets (data folder")[1].split("where to get them")[0]
+    lines = {line.split()[0]: line for line in table.splitlines() if line and line.split()[0] in SPECS}
     assert "embedded" in lines["digits"] and "1797" in lines["digits"] and "8x8" in lines["digits"]
     assert "missing" in lines["nsl_kdd"] and f"{isolated_data_dir}/nsl_kdd/KDDTrain+.txt" in lines["nsl_kdd"]
     assert "https://www.unb.ca/cic/datasets/nsl.html" in out
