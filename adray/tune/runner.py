@@ -240,6 +240,7 @@ def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
              f" (resumed: {len(ledger) - len(todo)} of {len(ledger)} already ok)" if request.resume else "")
     log.info("adray: %s", monitor.dashboard_line())
     if not todo:
+        log.info("adray: nothing to run: every trial of sweep %s already has an ok result", name)
         return guard
     local = isinstance(sweep_dir, Path)
     with guard.watching():  # from here on a signal ends the sweep gracefully, never half-way through Ray
