@@ -183,7 +183,8 @@ Exit codes: 0 every trial has an outcome; 1 stopped early (storage full, trials 
 
 
 def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
-    from adray.sweep.request import DEFAULT_PENDING_TIMEOUT_S, DEFAULT_STORAGE, DEFAULT_TUNER_SIZE
+    from adray.sweep.request import (DEFAULT_PENDING_TIMEOUT_S, DEFAULT_STORAGE, DEFAULT_TUNER_SIZE, SCHEDULERS,
+                                     SEARCHES)
     from adray.tune import spaces
 
     p.add_argument("--method", action="append", help="detector name (repeat for several); `adray methods` lists them")
@@ -191,7 +192,17 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
                    help="dataset or dataset:setting (repeat); default: each method's embedded default")
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help=f"trial seeds (default: {' '.join(map(str, spaces.DEFAULT_SEEDS))})")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2", help="grid axis (repeat)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
+                   help="a grid axis (values), or a distribution the searcher samples: loguniform(a,b), uniform(a,b), "
+                        "randint(a,b) (b excluded), choice(v1,v2,...); METHOD.KEY for one method (repeat)")
+    p.add_argument("--search", choices=SEARCHES, default="grid",
+                   help="grid: every combination; random or optuna (TPE): --samples configurations per method, "
+                        "dataset and grid point, each run on every seed (default: %(default)s)")
+    p.add_argument("--samples", type=int, default=10, help="configurations sampled per cell (default: %(default)s)")
+    p.add_argument("--search-seed", type=int, default=0, help="seeds the searcher (default: %(default)s)")
+    p.add_argument("--scheduler", choices=SCHEDULERS, default="fifo",
+                   help="asha: seed-aware successive halving on the validation metric, stopping a configuration's "
+                        "seeds together (default: %(default)s)")
     p.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPU share per trial, e.g. 0.25 (default: 0)")
     p.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs per trial (default: %(default)s)")
     p.add_argument("--address", help="Ray cluster address (e.g. auto); default: start a local Ray")
@@ -243,6 +254,7 @@ def cmd_sweep(args) -> int:
         max_failures=args.max_failures, smoke=args.smoke, checkpoint_every=args.checkpoint_every,
         autoscale=args.autoscale, pending_timeout=args.pending_timeout, tuner_size=args.tuner_size,
         mlflow=(args.mlflow or str(Path(args.storage) / "mlruns")) if args.mlflow is not None else None,
+        search=args.search, samples=args.samples, search_seed=args.search_seed, scheduler=args.scheduler,
         verbose=args.verbose,
     )
     if args.resume and not args.method and (args.seeds is not None or args.set or args.dataset):

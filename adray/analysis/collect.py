@@ -12,6 +12,8 @@ trials take about a second. A trial's status is
 ``error``        ``trial.json`` says "error", or there is no ``trial.json`` but Ray left ``error.txt``;
 ``incomplete``   neither (killed, still running, ``trial.json`` cut short, or an artifact damaged);
 ``not started``  the sweep's ledger (``sweep.json``) lists the trial and no folder holds it;
+``stopped``      early-stopped with its whole configuration (``stopped.json``, seed-aware ASHA): a decision,
+                 not a failure, and never a seed of a finished configuration;
 ``duplicate``    another folder holds the same trial (same configuration, setting and seed: a copied
                  or symlinked folder, a second writer); one folder is counted, the others are listed;
 ``foreign``      the folder's trial is not in the ledger (copied in from another sweep): listed, not counted.
@@ -35,8 +37,10 @@ METRICS = ("auc", "ap", "threshold", "accuracy", "precision", "recall", "f1",
            "precision_macro", "recall_macro", "f1_macro", "loss")
 SPLITS = ("val", "test")
 INCOMPLETE, NOT_STARTED, DUPLICATE, FOREIGN = "incomplete", "not started", "duplicate", "foreign"
-STATUSES = ("ok", "error", INCOMPLETE, NOT_STARTED, DUPLICATE, FOREIGN)
-_PREFERENCE = {"ok": 0, "error": 1, INCOMPLETE: 2}  # which of two folders of one trial is counted
+STOPPED = "stopped"
+STATUSES = ("ok", "error", INCOMPLETE, NOT_STARTED, STOPPED, DUPLICATE, FOREIGN)
+STOPPED_FILE = "stopped.json"  # written by the sweep's early-stopping scheduler (adray.tune.search)
+_PREFERENCE = {"ok": 0, STOPPED: 1, "error": 2, INCOMPLETE: 3}  # which of two folders of one trial counts
 ERROR_FILE = "error.txt"
 REPORT_DIR = "report"
 
@@ -289,6 +293,9 @@ def read_trial(trial_dir: Path) -> dict | None:
     row.update(_config_columns(config or {}))
     columns, status, error = _outcome_columns(trial_dir, outcome)
     row.update(columns)
+    stopped = artifacts.read_json(trial_dir / STOPPED_FILE)
+    if stopped is not None:  # the scheduler's decision holds even if the trial got to write a result
+        status, error = STOPPED, str(stopped.get("reason", "stopped early"))
     if problems:
         error = "; ".join(problems + ([error] if error else []))
         if status == artifacts.STATUS_OK and row["method"] is None:
@@ -383,7 +390,7 @@ def _preference(row: dict, ledger: Ledger | None) -> tuple:
     expected = ledger.dirname(row["ledger_index"]) if ledger is not None and row.get("ledger_index") is not None \
         else None
     name = Path(row["trial_dir"]).name
-    return _PREFERENCE.get(row["status"], 3), bool(row.get("linked")), name != expected, name
+    return _PREFERENCE.get(row["status"], 4), bool(row.get("linked")), name != expected, name
 
 
 def collect(sweep_dir: Path, save_to: Path | None = None) -> pd.DataFrame:

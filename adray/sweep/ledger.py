@@ -36,7 +36,14 @@ from adray.sweep.trial import TrialConfig
 LEDGER_FILE = "sweep.json"
 FORMAT = 1
 # request fields a resume may not change: they define which results belong together
-FIXED_ON_RESUME = ("methods", "datasets", "smoke")
+FIXED_ON_RESUME = ("methods", "datasets", "smoke", "search", "search_seed", "scheduler")
+
+
+def trial_dirname(trial: TrialConfig, index: int) -> str:
+    """A trial's folder name: readable, unique in the sweep, the same on every resume."""
+    setting = trial.setting.name or "setting"
+    name = f"{trial.method}_{trial.dataset}_{setting}_{trial.config_id[:6]}_seed{trial.seed}_t{index:05d}"
+    return name.replace(":", "-").replace("/", "-")  # pyod:ECOD, odds:x -> safe on every filesystem
 
 
 def _now() -> str:
@@ -100,12 +107,7 @@ class Ledger:
         return [self.key(i) for i in range(len(self.trials))]
 
     def dirname(self, index: int) -> str:
-        """The trial's folder name: readable, unique in the sweep, the same on every resume."""
-        config_index, seed = self.trials[index]
-        c = self.configs[config_index]
-        setting = c["setting"].get("name") or "setting"
-        name = f"{c['method']}_{c['dataset']}_{setting}_{c['config_id'][:6]}_seed{seed}_t{index:05d}"
-        return name.replace(":", "-").replace("/", "-")  # pyod:ECOD, odds:x -> safe on every filesystem
+        return trial_dirname(self.trial(index), index)
 
     @property
     def outcome(self) -> str | None:
@@ -142,6 +144,9 @@ class Ledger:
                 lines.append(f"--set {key}: the sweep has {old_over[key]!r}, this command leaves it out")
             elif key not in old_over:
                 lines.append(f"--set {key}={new_over[key]!r}: a new axis (the sweep has none); start a new sweep")
+            elif isinstance(old_over[key], dict) or isinstance(new_over[key], dict):  # a distribution
+                if old_over[key] != new_over[key]:
+                    lines.append(f"--set {key}: the sweep samples {old_over[key]!r}, this command {new_over[key]!r}")
             else:
                 gone = [v for v in old_over[key] if v not in new_over[key]]
                 if gone:

@@ -12,17 +12,19 @@ import inspect
 import itertools
 import json
 import os
-import re
 from dataclasses import dataclass, field
 
 from adray.data.cache import locate
 from adray.data.catalog import get_spec
 from adray.data.settings import Setting
 from adray.errors import AdrayError, UnknownNameError
+from adray.sweep.space import Distribution, check_distribution, is_distribution
 from adray.sweep.trial import TrialConfig
 from adray.tune import spaces
 
 SETTING_KEYS = {"setting", "p_contamination", "n_train_anomalies", "p_test", "p_val", "split_seed"}
+SEARCHES = ("grid", "random", "optuna")
+SCHEDULERS = ("fifo", "asha")
 # where results go unless --storage says otherwise: ./results (the checkout's results/ when run from it)
 DEFAULT_STORAGE = os.environ.get("ADRAY_RESULTS", "results")
 DEFAULT_PENDING_TIMEOUT_S = 1800.0
@@ -52,6 +54,10 @@ class SweepRequest:
     pending_timeout: float = DEFAULT_PENDING_TIMEOUT_S
     tuner_size: int = DEFAULT_TUNER_SIZE
     mlflow: str | None = None  # an MLflow tracking URI or folder: each trial becomes an MLflow run
+    search: str = "grid"  # grid | random | optuna (TPE)
+    samples: int = 10  # sampled configurations per cell with random / optuna search
+    search_seed: int = 0
+    scheduler: str = "fifo"  # fifo | asha (seed-aware successive halving)
     verbose: int = 1
 
     def check_options(self) -> None:
@@ -63,6 +69,12 @@ class SweepRequest:
             raise AdrayError(f"--checkpoint-every must be 1 or more epochs (got {self.checkpoint_every})")
         if isinstance(self.tuner_size, bool) or not isinstance(self.tuner_size, int) or self.tuner_size < 1:
             raise AdrayError(f"--tuner-size must be 1 or more trials (got {self.tuner_size})")
+        if self.search not in SEARCHES:
+            raise AdrayError(f"--search {self.search!r}: use one of {', '.join(SEARCHES)}")
+        if self.scheduler not in SCHEDULERS:
+            raise AdrayError(f"--scheduler {self.scheduler!r}: use one of {', '.join(SCHEDULERS)}")
+        if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 1:
+            raise AdrayError(f"--samples must be 1 or more (got {self.samples})")
         if not self.pending_timeout > 0:
             raise AdrayError(f"--pending-timeout must be > 0 seconds (got {self.pending_timeout})")
 
@@ -92,16 +104,34 @@ def parse_value(text: str):
         return text.strip()
 
 
-def parse_set(items: list[str]) -> dict[str, list]:
-    """``["lr=1e-3,1e-4", "hidden_dims=[64,8],[32,4]"]`` -> {"lr": [0.001, 0.0001],
-    "hidden_dims": [[64, 8], [32, 4]]}."""
-    out: dict[str, list] = {}
+def split_values(text: str) -> list[str]:
+    """Split at commas outside brackets and parentheses: ``[64,8],[32,4]`` -> two values."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
+
+
+def parse_set(items: list[str]) -> dict:
+    """``["lr=1e-3,1e-4", "hidden_dims=[64,8],[32,4]", "dropout=uniform(0,0.5)"]`` ->
+    {"lr": [0.001, 0.0001], "hidden_dims": [[64, 8], [32, 4]], "dropout": {"distribution": "uniform",
+    "args": [0, 0.5]}}: a value list is a grid axis, a distribution is sampled by the searcher."""
+    from adray.sweep.space import parse_distribution
+
+    out: dict = {}
     for item in items:
         key, sep, values = item.partition("=")
         if not sep or not key.strip() or not values.strip():
-            raise AdrayError(f"--set {item!r}: expected key=value1,value2,... (e.g. --set learning_rate=1e-3,1e-4)")
-        parts = re.split(r",(?![^\[]*\])", values)  # commas outside brackets separate values
-        out[key.strip()] = [parse_value(p) for p in parts]
+            raise AdrayError(f"--set {item!r}: expected key=value1,value2,... (e.g. --set learning_rate=1e-3,1e-4) "
+                             "or key=distribution (e.g. --set learning_rate=loguniform(1e-5,1e-2))")
+        dist = parse_distribution(values)
+        out[key.strip()] = dist.to_dict() if dist is not None else [parse_value(p) for p in split_values(values)]
     return out
 
 
@@ -139,20 +169,38 @@ def check_value(method: str, key: str, value, parameter: inspect.Parameter, boun
         raise AdrayError(f"{where} must be > 0")
 
 
-def grid_for(method: str, overrides: dict[str, list]) -> list[dict]:
-    """Every hyperparameter combination for ``method``: its default grid updated by ``--set``."""
+def method_overrides(method: str, overrides: dict) -> dict:
+    """The ``--set`` values that apply to ``method``: plain keys it has, then ``method.key`` (which win)."""
+    known = _hyperparameters(method)
+    out = {key: values for key, values in overrides.items() if key in known}
+    for key, values in overrides.items():
+        owner, _, name = key.rpartition(".")
+        if owner == method:
+            out[name] = values
+    return out
+
+
+def space_for(method: str, overrides: dict) -> dict:
+    """The hyperparameters of ``method`` given as distributions (the searcher samples them)."""
+    return {k: Distribution.from_dict(v) for k, v in method_overrides(method, overrides).items()
+            if is_distribution(v)}
+
+
+def grid_for(method: str, overrides: dict) -> list[dict]:
+    """Every hyperparameter combination for ``method``: its default grid updated by ``--set`` (value
+    lists only: distributions are checked here and sampled by the searcher)."""
     from adray.detectors import get
 
     known = _hyperparameters(method)
     bounds = getattr(get(method), "param_bounds", {})
     grid = spaces.default_grid(method)
-    for key, values in overrides.items():  # "key" applies to every method that has it ...
-        if key in known:
-            grid[key] = values
-    for key, values in overrides.items():  # ... and "method.key" to that method only (it wins)
-        owner, _, name = key.rpartition(".")
-        if owner == method:
-            grid[name] = values
+    for key, values in method_overrides(method, overrides).items():
+        grid[key] = values
+    space = {k: v for k, v in grid.items() if is_distribution(v)}
+    grid = {k: v for k, v in grid.items() if k not in space}
+    for key, raw in space.items():
+        check_distribution(method, key, Distribution.from_dict(raw), known[key].default,
+                           lambda value, key=key: check_value(method, key, value, known[key], bounds))
     for key, values in grid.items():
         for value in values:
             check_value(method, key, value, known[key], bounds)
@@ -177,6 +225,9 @@ def _check_override_keys(methods: list[str], overrides: dict[str, list]) -> None
 
 
 def _settings_for(dataset: str, overrides: dict[str, list], preset: str | None = None) -> list[Setting]:
+    for key in SETTING_KEYS & set(overrides):
+        if is_distribution(overrides[key]):
+            raise AdrayError(f"--set {key}: a setting field takes a list of values, not a distribution")
     spec = get_spec(dataset)
     names = overrides.get("setting") or [preset or spec.default_setting]
     fields = {k: v for k, v in overrides.items() if k in SETTING_KEYS - {"setting"}}
@@ -190,8 +241,30 @@ def _settings_for(dataset: str, overrides: dict[str, list], preset: str | None =
     return out
 
 
-def expand_trials(request: SweepRequest) -> list[TrialConfig]:
-    """The sweep's trials, in a stable order; raises before anything runs if any part is invalid."""
+@dataclass(frozen=True)
+class SearchCell:
+    """What a searcher samples for: one method on one dataset and setting with its fixed (grid) values,
+    the distributions of its sampled hyperparameters, and the seeds every sample runs on."""
+
+    method: str
+    dataset: str
+    setting: Setting
+    params: dict
+    space: dict  # name -> Distribution
+    seeds: tuple
+
+    def trials(self, sampled: dict, checkpoint_every: int = 5) -> list[TrialConfig]:
+        """One trial per seed for a sampled configuration."""
+        return [TrialConfig(self.method, self.dataset, self.setting, int(seed), {**self.params, **sampled},
+                            checkpoint_every) for seed in self.seeds]
+
+    @property
+    def label(self) -> str:
+        fixed = " ".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        return f"{self.method} {self.dataset}:{self.setting.name} {fixed}".strip()
+
+
+def _check_request(request: SweepRequest) -> None:
     from adray.detectors import get
 
     request.check_options()
@@ -202,18 +275,57 @@ def expand_trials(request: SweepRequest) -> list[TrialConfig]:
     if not request.seeds:
         raise AdrayError("no seeds given")
     _check_override_keys(request.methods, request.overrides)
-    trials: dict[str, TrialConfig] = {}
+    sampled = sorted(k for k, v in request.overrides.items() if is_distribution(v))
+    if sampled and request.search == "grid":
+        raise AdrayError(f"--set {', '.join(sampled)}: a distribution is sampled by a searcher; add --search random "
+                         "or --search optuna (and --samples N), or give a list of values for a grid")
+    if request.search != "grid" and not sampled:
+        raise AdrayError(f"--search {request.search} samples distributions, but no --set gives one (e.g. --set "
+                         "learning_rate=loguniform(1e-5,1e-2)); without distributions use the grid")
+
+
+def _configurations(request: SweepRequest):
+    """(method, dataset, setting, fixed params) of every grid point, in a stable order."""
+    from adray.detectors import get
+
     for method in request.methods:
         smoke = dict(getattr(get(method), "smoke_params", {})) if request.smoke else {}
         datasets = request.datasets or [spaces.default_dataset(method)]
         for dataset_arg, params in itertools.product(datasets, grid_for(method, request.overrides)):
             dataset, preset = spaces.split_dataset_arg(dataset_arg)
-            params = {**params, **smoke}
             for setting in _settings_for(dataset, request.overrides, preset):
-                for seed in request.seeds:
-                    trial = TrialConfig(method=method, dataset=dataset, setting=setting, seed=int(seed),
-                                        params=params, checkpoint_every=request.checkpoint_every)
-                    trials.setdefault(trial.trial_key, trial)  # --smoke can collapse configurations
-    for dataset in sorted({t.dataset for t in trials.values()}):
+                yield method, dataset, setting, {**params, **smoke}
+
+
+def expand_trials(request: SweepRequest) -> list[TrialConfig]:
+    """The sweep's trials, in a stable order; raises before anything runs if any part is invalid. A
+    searched sweep has none up front: its searcher adds them (see :func:`search_cells`)."""
+    _check_request(request)
+    trials: dict[str, TrialConfig] = {}
+    datasets = set()
+    for method, dataset, setting, params in _configurations(request):
+        datasets.add(dataset)
+        if request.search != "grid":
+            continue
+        for seed in request.seeds:
+            trial = TrialConfig(method=method, dataset=dataset, setting=setting, seed=int(seed),
+                                params=params, checkpoint_every=request.checkpoint_every)
+            trials.setdefault(trial.trial_key, trial)  # --smoke can collapse configurations
+    for dataset in sorted(datasets):
         locate(dataset)  # missing raw files -> where to put them and where to get them
     return list(trials.values())
+
+
+def search_cells(request: SweepRequest) -> list[SearchCell]:
+    """The cells a searched sweep samples for: every grid point, with its method's distributions."""
+    _check_request(request)
+    cells, seen = [], set()
+    for method, dataset, setting, params in _configurations(request):
+        space = space_for(method, request.overrides)
+        for name in set(space) & set(params):  # --smoke fixes a sampled value: it is not sampled then
+            space.pop(name)
+        key = json.dumps([method, dataset, setting.to_dict(), params], sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            cells.append(SearchCell(method, dataset, setting, params, space, tuple(int(s) for s in request.seeds)))
+    return cells

@@ -43,12 +43,13 @@ from adray.sweep.folder import (
     storage_root,
 )
 from adray.sweep.ledger import LEDGER_FILE, Ledger, read_ledger, write_ledger
-from adray.sweep.request import SweepRequest, expand_trials
+from adray.sweep.request import SearchCell, SweepRequest, expand_trials, search_cells
 
 log = logging.getLogger("adray.sweep")
 
 COMPLETE, INTERRUPTED, STORAGE_FULL, STALLED = "complete", "interrupted", "storage full", "stalled"
-STATUSES = ("ok", "error", "incomplete", "not started")
+STATUSES = ("ok", "error", "incomplete", "not started", "stopped")
+FINAL = ("ok", "stopped")  # a resume never runs these again (an error is retried)
 # what a resume may change: how the trials run, not which trials there are
 RUNTIME_FIELDS = ("gpus_per_trial", "cpus_per_trial", "address", "storage", "name", "max_failures",
                   "checkpoint_every", "autoscale", "pending_timeout", "tuner_size", "mlflow", "verbose")
@@ -148,21 +149,22 @@ def statuses(sweep_dir: Path, ledger: Ledger) -> dict[int, str]:
     return ledger_statuses(sweep_dir, ledger)
 
 
-def load_datasets(ledger: Ledger, indices: list[int]) -> dict:
-    """Each dataset of these trials, loaded once, with every setting checked against its classes."""
+def load_datasets(ledger: Ledger, indices: list[int], cells: list[SearchCell] = ()) -> dict:
+    """Each dataset of these trials and search cells, loaded once, with every setting checked."""
     from adray.data.cache import load
     from adray.data.settings import make_split
 
     datasets, checked = {}, set()
-    for index in indices:
-        trial = ledger.trial(index)
-        if trial.dataset not in datasets:
-            datasets[trial.dataset] = load(trial.dataset)
-        if (trial.dataset, trial.setting_key) not in checked:
+    wanted = [(t.dataset, t.setting, t.setting_key, t.seed) for t in map(ledger.trial, indices)]
+    wanted += [(c.dataset, c.setting, repr(c.setting), c.seeds[0]) for c in cells]
+    for dataset, setting, key, seed in wanted:
+        if dataset not in datasets:
+            datasets[dataset] = load(dataset)
+        if (dataset, key) not in checked:
             # a split is cheap index arithmetic: drawing one proves the setting is possible (classes exist,
             # enough known anomalies, splits non-empty) before any trial is scheduled
-            make_split(datasets[trial.dataset], trial.setting, trial.seed)
-            checked.add((trial.dataset, trial.setting_key))
+            make_split(datasets[dataset], setting, seed)
+            checked.add((dataset, key))
     return datasets
 
 
@@ -187,18 +189,20 @@ def run_sweep(request: SweepRequest) -> SweepResult:
     with lock:
         ledger, request = plan(request, sweep_dir, name)
         done = statuses(sweep_dir, ledger) if request.resume else {}
-        todo = [i for i in range(len(ledger)) if done.get(i) != "ok"]
+        todo = [i for i in range(len(ledger)) if done.get(i) not in FINAL]
+        cells = search_cells(request) if request.search != "grid" else []
         if local:
-            check_free_space(Path(root), len(todo))
-        datasets = load_datasets(ledger, todo)  # before Ray starts: a dataset problem is reported in a second
+            check_free_space(Path(root), len(todo) + sum(len(c.seeds) * request.samples for c in cells))
+        # before Ray starts: a dataset problem is reported in a second
+        datasets = load_datasets(ledger, todo, cells)
         ledger.start_run(resumed=request.resume)
         if local:
             write_ledger(sweep_dir, ledger)
         start = time.time()
-        guard = _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name)
+        guard = _run_tuner(request, ledger, todo, cells, datasets, sweep_dir, root, name)
         counts = Counter(statuses(sweep_dir, ledger).values()) if local else Counter()
         outcome, detail = guard.outcome()
-        if outcome == COMPLETE and local and counts.get("ok", 0) + counts.get("error", 0) < len(ledger):
+        if outcome == COMPLETE and local and sum(counts.get(s, 0) for s in FINAL) < len(ledger):
             outcome, detail = STALLED, "some trials did not run"
         result = SweepResult(folder=sweep_dir, name=name, outcome=outcome,
                              counts={s: counts.get(s, 0) for s in STATUSES}, signal=guard.signal,
@@ -210,9 +214,9 @@ def run_sweep(request: SweepRequest) -> SweepResult:
     return result
 
 
-def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
-    """Start Ray if needed and run the trials ``todo``, ``--tuner-size`` at a time; returns the guard that
-    watched the run."""
+def _run_tuner(request, ledger, todo, cells, datasets, sweep_dir, root, name):
+    """Start Ray if needed and run the trials ``todo`` (``--tuner-size`` at a time), or the search over
+    ``cells``; returns the guard that watched the run."""
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "1")  # CPU-only trials must not see GPUs
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # keep Tune's classic progress table
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
@@ -235,11 +239,14 @@ def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
         ray.init(address=request.address, include_dashboard=None, log_to_driver=request.verbose > 1)
     cluster = check_cluster(resources["cpu"], resources["gpu"], request.autoscale)
     guard = SweepGuard(pending_timeout=request.pending_timeout)
-    log.info("adray: %d trials -> %s  [%s; per trial %g CPU, %g GPU]%s", len(todo), sweep_dir, cluster,
+    planned = f"{len(todo)} trials" if not cells else (
+        f"search ({request.search}): {request.samples} configurations x {len(cells[0].seeds)} seeds in each of "
+        f"{len(cells)} cell(s)" + (f", and {len(todo)} unfinished trials" if todo else ""))
+    log.info("adray: %s -> %s  [%s; per trial %g CPU, %g GPU]%s", planned, sweep_dir, cluster,
              resources["cpu"], resources["gpu"],
-             f" (resumed: {len(ledger) - len(todo)} of {len(ledger)} already ok)" if request.resume else "")
+             f" (resumed: {len(ledger) - len(todo)} of {len(ledger)} already done)" if request.resume else "")
     log.info("adray: %s", monitor.dashboard_line())
-    if not todo:
+    if not todo and not cells:
         log.info("adray: nothing to run: every trial of sweep %s already has an ok result", name)
         return guard
     local = isinstance(sweep_dir, Path)
@@ -248,13 +255,20 @@ def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
         options = {"sweep_dir": str(sweep_dir) if local else None, "checkpoint_every": request.checkpoint_every}
         trainable = tune.with_resources(
             tune.with_parameters(adray_trial, datasets=refs, ledger=[ray.put(ledger)], options=options), resources)
-        _active.update(ledger=ledger, labels=ledger_labels(ledger))
+        _active.update(ledger=ledger, labels={})
         callbacks = [guard, *_trackers(request, ledger, sweep_dir if local else None)]
+        scheduler = _scheduler(request, ledger, sweep_dir if local else None)
+        if cells:
+            searcher = _searcher(request, ledger, cells, sweep_dir, resources)
+            _fit(tune, trainable, request, name, root, guard, local, str(sweep_dir), callbacks, scheduler,
+                 search=searcher)
+            return guard
         chunks = [todo[i: i + request.tuner_size] for i in range(0, len(todo), request.tuner_size)]
         for number, chunk in enumerate(chunks, 1):
             if len(chunks) > 1:
                 log.info("adray: tuner %d of %d: %d trials", number, len(chunks), len(chunk))
-            _fit(tune, trainable, chunk, request, name, root, guard, local, str(sweep_dir), callbacks)
+            _fit(tune, trainable, request, name, root, guard, local, str(sweep_dir), callbacks, scheduler,
+                 indices=chunk)
             if local:
                 _drop_tune_state(sweep_dir)
             if guard.should_stop():
@@ -262,8 +276,43 @@ def _run_tuner(request, ledger, todo, datasets, sweep_dir, root, name):
     return guard
 
 
-def _fit(tune, trainable, indices, request, name, root, guard, local, sweep_dir, callbacks) -> None:
-    """One Tuner over the ledger trials ``indices``."""
+def _scheduler(request: SweepRequest, ledger: Ledger, sweep_dir: Path | None):
+    if request.scheduler != "asha":
+        return None
+    from adray.tune.search import SeedAwareASHA
+
+    return SeedAwareASHA(ledger, sweep_dir)
+
+
+def _searcher(request, ledger, cells, sweep_dir, resources):
+    """The seed-aware searcher, told the results of a resumed sweep's finished trials."""
+    import ray
+
+    from adray.tune.search import SeedAwareSearch
+
+    known: dict[int, float | None] = {}  # a resumed sweep's finished trials: their validation metric
+    if request.resume and isinstance(sweep_dir, Path):
+        from adray.analysis.collect import collect
+
+        runs = collect(sweep_dir).dropna(subset=["ledger_index"])
+        for row in runs[runs["status"].isin(FINAL + ("error",))].itertuples(index=False):
+            metric = "val_loss" if ledger.trial(int(row.ledger_index)).setting.all_anomalies_in_test else "val_auc"
+            value = getattr(row, metric)
+            known[int(row.ledger_index)] = float(value) if row.status != "error" and value == value else None
+    slots = max(1, int(ray.cluster_resources().get("CPU", 1) // max(resources["cpu"], 1e-9)))
+    inflight = max(1, -(-slots // len(cells[0].seeds)))  # enough configurations to fill the cluster, no more
+
+    def on_new(indices: list[int]) -> None:
+        if isinstance(sweep_dir, Path):
+            write_ledger(sweep_dir, ledger)
+
+    return SeedAwareSearch(cells, ledger, request.samples, request.search, request.search_seed, inflight, on_new,
+                           known=known, checkpoint_every=request.checkpoint_every)
+
+
+def _fit(tune, trainable, request, name, root, guard, local, sweep_dir, callbacks, scheduler, indices=None,
+         search=None) -> None:
+    """One Tuner: over the ledger trials ``indices``, or over what the searcher ``search`` suggests."""
     from adray.tune.monitor import SweepReporter
 
     run_config = tune.RunConfig(
@@ -279,12 +328,12 @@ def _fit(tune, trainable, indices, request, name, root, guard, local, sweep_dir,
         ),
         verbose=request.verbose,
     )
-    tuner = tune.Tuner(
-        trainable, param_space={"i": tune.grid_search(indices)},
-        tune_config=tune.TuneConfig(reuse_actors=True, trial_dirname_creator=_trial_dirname,
-                                    trial_name_creator=_trial_label),
-        run_config=run_config,
-    )
+    tune_config = tune.TuneConfig(reuse_actors=True, trial_dirname_creator=_trial_dirname,
+                                  trial_name_creator=_trial_label, scheduler=scheduler)
+    if search is not None:
+        tune_config.search_alg, tune_config.num_samples = search, -1
+    tuner = tune.Tuner(trainable, param_space={} if search is not None else {"i": tune.grid_search(indices)},
+                       tune_config=tune_config, run_config=run_config)
     try:
         tuner.fit()
     except Exception as exc:  # noqa: BLE001 - Tune's driver failing to write is a full disk, not a bug
@@ -349,4 +398,7 @@ def _trial_dirname(trial) -> str:
 
 
 def _trial_label(trial) -> str:
-    return _active["labels"][int(trial.config["i"])]
+    index = int(trial.config["i"])
+    if index not in _active["labels"]:  # a searcher adds trials as it goes: label them all again then
+        _active["labels"] = dict(enumerate(ledger_labels(_active["ledger"])))
+    return _active["labels"][index]

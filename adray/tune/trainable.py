@@ -23,8 +23,8 @@ from ray import tune
 
 from adray import artifacts
 from adray.sweep import checkpoint
-from adray.sweep.ledger import Ledger
-from adray.sweep.trial import run_trial
+from adray.sweep.ledger import Ledger, trial_dirname
+from adray.sweep.trial import TrialConfig, run_trial
 from adray.tune.store import get_dataset
 
 STORAGE_FULL = "storage_full"  # a result key: the trial could not write, the sweep must stop
@@ -118,14 +118,18 @@ def _record_failure(folder: Path, config: dict, attempt: int, exc: BaseException
 
 
 def adray_trial(config: dict, datasets: dict, ledger: list, options: dict) -> None:
-    """Tune entry point. ``config`` is ``{"i": ledger index}``; ``datasets`` maps dataset name ->
+    """Tune entry point. ``config`` is ``{"i": ledger index}`` (a searched trial also carries its
+    configuration, ``"t"``); ``datasets`` maps dataset name ->
     [ObjectRef]; ``ledger`` is [ObjectRef of the Ledger]; ``options`` holds ``sweep_dir`` (None for
     cloud storage) and ``checkpoint_every``."""
     index = int(config["i"])
     book = ledger_of(ledger[0])
-    trial = book.trial(index, options["checkpoint_every"])
+    if "t" in config:  # a configuration a searcher sampled after the ledger was put in the object store
+        trial = TrialConfig.from_dict({**config["t"], "checkpoint_every": options["checkpoint_every"]})
+    else:
+        trial = book.trial(index, options["checkpoint_every"])
     record = {**trial.to_dict(), "index": index, "sweep": book.name}
-    folder = trial_directory(book.dirname(index), options["sweep_dir"])
+    folder = trial_directory(trial_dirname(trial, index), options["sweep_dir"])
     attempt = 0
     try:
         resume, attempt = _resume_payload(folder)
@@ -143,8 +147,8 @@ def adray_trial(config: dict, datasets: dict, ledger: list, options: dict) -> No
         _record_failure(folder, record, attempt, exc)
         raise
     final = {"ok": int(outcome["status"] == artifacts.STATUS_OK)}  # the outcome itself is in trial.json
-    for split in ("val", "test"):
-        value = outcome.get(split, {}).get("auc")
+    for key, value in (("val_auc", outcome.get("val", {}).get("auc")), ("test_auc", outcome.get("test", {}).get("auc")),
+                       ("val_loss", outcome.get("val", {}).get("loss"))):
         if value is not None:
-            final[f"{split}_auc"] = value
+            final[key] = value
     tune.report(final)

@@ -52,7 +52,8 @@ def test_half_written_trials_are_counted_and_listed(sweep):
     truncated = sweep.add(method="ae", dataset="d1", seed=410, status="truncated")
     killed = sweep.add(method="iforest", dataset="d2", seed=410, status="incomplete")
     result = make_report(sweep.path, plots=False)
-    assert result.counts == {"ok": 18, "error": 0, "incomplete": 2, "not started": 0, "duplicate": 0, "foreign": 0}
+    assert result.counts == {"ok": 18, "error": 0, "incomplete": 2, "not started": 0, "stopped": 0, "duplicate": 0,
+                             "foreign": 0}
     assert any("2 incomplete" in w for w in result.warnings)
     assert any("fewer ok seeds" in w for w in result.warnings)
     problems = pd.read_csv(result.report_dir / "problems.csv")
