@@ -77,6 +77,12 @@ def frame_table(frame: pd.DataFrame, text_columns=(), status_column: str | None 
     return f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
+def _without_empty(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``frame`` without ``column`` when no row has a value there (most methods record no fit info)."""
+    empty = column in frame and not frame[column].fillna("").astype(str).str.strip().any()
+    return frame.drop(columns=column) if empty else frame
+
+
 def _image(path: Path, alt: str) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
@@ -135,7 +141,8 @@ def write_page(path: Path, *, title: str, facts: list[str], warnings: list[str],
         ("results", "Main table", f'<div class="wide">{tables_html}</div>' if tables_html
          else "<p>No results: no trial finished ok.</p>"),
         ("configurations", "Chosen configurations",
-         frame_table(chosen, text_columns=("hyperparameters", "fit")) if len(chosen) else "<p>None.</p>"),
+         frame_table(_without_empty(chosen, "fit"), text_columns=("hyperparameters", "fit")) if len(chosen)
+         else "<p>None.</p>"),
         ("plots", "Plots", _figures(figures, groups)),
         ("problems", "Problems", _problems(problems)),
         ("files", "Files", f"<ul>{links}</ul>"),
