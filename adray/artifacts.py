@@ -33,7 +33,7 @@ import hashlib
 import json
 import math
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import pandas as pd
@@ -80,9 +80,19 @@ def _clean(value):
 
 
 def _atomic(path: Path, write) -> None:
+    """Write through ``write(tmp)`` to a temporary file in the same folder, then rename it into place.
+
+    The temporary file is created with mode 0666 less the umask, as ``open`` would (not
+    ``tempfile.mkstemp``'s 0600), so results and reports stay readable by the group that shares them.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    while True:
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:
+            continue
     try:
         write(tmp)
         os.replace(tmp, path)

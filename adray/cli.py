@@ -152,17 +152,23 @@ def cmd_download(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from adray.analysis.page import open_page
     from adray.analysis.report import make_report
 
-    result = make_report(Path(args.sweep), reference=args.reference, metric=args.metric, fmt=args.format,
-                         std=args.std, transpose=args.transpose, columns=args.columns, paper=args.paper)
+    folders = [Path(s) for s in args.sweep]
+    result = make_report(folders if len(folders) > 1 else folders[0], reference=args.reference, metric=args.metric,
+                         fmt=args.format, std=args.std, transpose=args.transpose, columns=args.columns,
+                         paper=args.paper, out=Path(args.out) if args.out else None)
     print(result.table, end="")
     side = result.report_dir / "metrics.md"
     if (args.columns or args.paper) and side.exists():
         print("\n" + side.read_text(), end="")
     for warning in result.warnings:
         print(f"adray: warning: {warning}", file=sys.stderr)
-    print(f"\nreport written to {_shown(result.report_dir.resolve())}/ (summary.md lists every file)", file=sys.stderr)
+    print(f"\nreport written to {_shown(result.report_dir.resolve())}/ (summary.md lists every file; "
+          f"{result.page.name} shows it all on one page)", file=sys.stderr)
+    if args.open and not open_page(result.page):
+        print(f"adray: no web browser to open it with; open {result.page.resolve()} yourself", file=sys.stderr)
     return 0
 
 
@@ -346,7 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_download)
 
     p = sub.add_parser("report", help="tables, significance tests and plots of a finished (or partial) sweep")
-    p.add_argument("sweep", metavar="SWEEP_DIR", help="the sweep folder, e.g. results/<sweep>")
+    p.add_argument("sweep", metavar="SWEEP_DIR", nargs="+",
+                   help="the sweep folder, e.g. results/<sweep>; several folders are reported as one (refused when "
+                        "their settings or data differ)")
+    p.add_argument("--out", metavar="DIR", help="the report folder (default: report/ in the first SWEEP_DIR)")
+    p.add_argument("--open", action="store_true", help="open the report page (report/index.html) in a web browser")
     p.add_argument("--reference", metavar="METHOD", help="method tested against all others (default: first by name)")
     p.add_argument("--metric", choices=SCORES, default="auc", metavar="METRIC",
                    help="selects configurations on validation and fills the table with test values (default auc; "

@@ -261,6 +261,8 @@ def _outcome_columns(trial_dir: Path, outcome: dict | None) -> tuple[dict, str, 
     row["flags"] = "; ".join(map(str, flags)) if isinstance(flags, list) and flags else None
     info = outcome.get("fit_info")
     row["fit_info"] = json.dumps(info, sort_keys=True, default=str) if isinstance(info, dict) and info else None
+    data = outcome.get("data")  # the data version (adray.sweep.trial.data_version); older trials lack it
+    row["data_version"] = json.dumps(data, sort_keys=True, default=str) if isinstance(data, dict) and data else None
     paper = outcome.get("paper_metrics")
     row["paper_metrics"] = ",".join(map(str, paper)) if isinstance(paper, list) and paper else None
     status = outcome.get("status")
@@ -330,14 +332,14 @@ def tidy(rows: list[dict]) -> pd.DataFrame:
     for col in frame.columns:
         if col.startswith("param_"):
             frame[col] = _uniform(frame[col])
-    for col in ("flags", "trial_key", "fit_info", "paper_metrics"):
+    for col in ("flags", "trial_key", "fit_info", "paper_metrics", "data_version"):
         if col not in frame:
             frame[col] = None
     frame["ledger_index"] = pd.to_numeric(frame.get("ledger_index"), errors="coerce").astype("Int64")
     frame["linked"] = frame.get("linked", False)
     frame["linked"] = frame["linked"].fillna(False).astype(bool)
     for col in ("host", "device", "started_at", "finished_at", "adray_version", "error", "trial_id", "node_id",
-                "flags", "trial_key", "fit_info", "paper_metrics"):
+                "flags", "trial_key", "fit_info", "paper_metrics", "data_version"):
         frame[col] = frame[col].astype("string")
     order = _FIXED + [c for c in frame.columns if c not in _FIXED and c != "trial_dir"] + ["trial_dir"]
     return frame[order]

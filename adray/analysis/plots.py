@@ -13,12 +13,15 @@ and averaged vertically (Fawcett 2006), with a band of ± one standard deviation
 legend gives the number of seeds averaged and the mean test AUC of the merged table.
 
 One figure per setting group, one panel per dataset; every method keeps its colour in all plots.
+Titles name the setting group in full, so they are wrapped to the figure's width (never cut off), and
+figures are at least :data:`MIN_WIDTH` wide, so a sweep of one dataset still gets a readable plot.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -31,9 +34,13 @@ import pandas as pd  # noqa: E402
 from adray import artifacts  # noqa: E402
 
 FPR_GRID = np.linspace(0.0, 1.0, 201)
-DPI = 90
-PANEL = (3.6, 3.0)
+DPI = 100
+PANEL = (4.2, 3.5)  # inches per dataset panel
+MIN_WIDTH = 6.0  # inches: a figure of one panel still has room for its title and legend
 MAX_COLS = 4
+TITLE_SIZE = 11
+LEGEND_SIZE = 8
+_LINE = 0.24  # inches per line of title or figure legend at these sizes
 
 
 def colours(methods) -> dict[str, tuple]:
@@ -42,25 +49,42 @@ def colours(methods) -> dict[str, tuple]:
     return {m: cmap(i % cmap.N) for i, m in enumerate(sorted(methods))}
 
 
+def wrap(text: str, width_inches: float, fontsize: float = TITLE_SIZE) -> str:
+    """``text`` broken into lines that fit ``width_inches`` at ``fontsize`` (a character is ~0.6 em wide)."""
+    chars = max(20, int(width_inches * 72 / (0.6 * fontsize)))
+    return "\n".join(textwrap.wrap(text, chars, break_on_hyphens=False)) or text
+
+
+def _legend_layout(n_entries: int, width_inches: float) -> tuple[int, int]:
+    """(columns, rows) of a figure legend across the top: as many entries per row as fit (~1.6 in each)."""
+    cols = max(1, min(n_entries, int(width_inches // 1.6)))
+    return cols, math.ceil(n_entries / cols) if n_entries else 0
+
+
 def _panels(n: int, title: str, legend_rows: int = 0):
-    """A grid of panels with fixed margins (tight_layout would draw every figure twice)."""
+    """A grid of panels with fixed margins (tight_layout would draw every figure twice), the title
+    wrapped over as many lines as it needs and room for ``legend_rows`` rows of a figure legend.
+    Returns (figure, axes, the height (figure fraction) where that legend's top goes)."""
     cols = max(1, min(MAX_COLS, n))
     rows = math.ceil(n / cols)
-    top_inches = 0.55 + 0.22 * legend_rows
+    width = max(MIN_WIDTH, PANEL[0] * cols)
+    title = wrap(title, width - 0.4)
+    top_inches = 0.3 + _LINE * (title.count("\n") + 1 + legend_rows) + 0.25
     height = PANEL[1] * rows + top_inches
-    fig, axes = plt.subplots(rows, cols, figsize=(PANEL[0] * cols, height), squeeze=False)
-    fig.subplots_adjust(left=0.75 / (PANEL[0] * cols), right=1 - 0.15 / (PANEL[0] * cols),
-                        bottom=0.5 / height, top=1 - top_inches / height, wspace=0.3, hspace=0.45)
+    fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
+    side = (width - PANEL[0] * cols) / 2  # a lone panel is centred, not stretched
+    fig.subplots_adjust(left=(side + 0.75) / width, right=1 - (side + 0.2) / width,
+                        bottom=0.55 / height, top=1 - top_inches / height, wspace=0.32, hspace=0.5)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
-    fig.suptitle(title, fontsize=11, y=1 - 0.08 / height, va="top")
-    return fig, list(axes.flat[:n])
+    fig.suptitle(title, fontsize=TITLE_SIZE, y=1 - 0.1 / height, va="top")
+    return fig, list(axes.flat[:n]), 1 - (0.15 + _LINE * (title.count("\n") + 1)) / height
 
 
-def _figure_legend(fig, methods, colour) -> None:
-    handles = [plt.Line2D([], [], color=colour.get(m), lw=2) for m in methods]
-    fig.legend(handles, list(methods), loc="upper center", ncol=min(len(methods), 8), fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, 1 - 0.32 / fig.get_figheight()))
+def _figure_legend(fig, handles, labels, top: float) -> None:
+    cols, _ = _legend_layout(len(handles), fig.get_figwidth())
+    fig.legend(handles, labels, loc="upper center", ncol=cols, fontsize=LEGEND_SIZE, frameon=False,
+               bbox_to_anchor=(0.5, top))
 
 
 def _save(fig, path: Path, tight: bool = False) -> Path:
@@ -132,21 +156,23 @@ def plot_roc(per_seed: pd.DataFrame, cells: pd.DataFrame, path: Path, title: str
         return None
     units = sorted({u for u, _ in curves})
     auc = cells.set_index(["unit", "method"])["mean"] if len(cells) else pd.Series(dtype=float)
-    fig, axes = _panels(len(units), title)
+    fig, axes, _ = _panels(len(units), title)
     for ax, unit in zip(axes, units, strict=True):
         for (u, method), found in sorted(curves.items()):
             if u != unit:
                 continue
             mean, std = mean_roc(found)
             value = auc.get((unit, method), math.nan)
-            label = f"{method} ({value:.2f}, n={len(found)})" if np.isfinite(value) else f"{method} (n={len(found)})"
+            label = (f"{method} (AUC {value:.2f}, n={len(found)})" if np.isfinite(value)
+                     else f"{method} (n={len(found)})")
             ax.plot(FPR_GRID, mean, color=colour.get(method), lw=1.4, label=label)
             if len(found) > 1:
                 ax.fill_between(FPR_GRID, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1),
                                 color=colour.get(method), alpha=0.15, lw=0)
-        ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8, label="Random Classifier")
-        ax.set(title=unit, xlabel="False Positive Rate", ylabel="True Positive Rate", xlim=(0, 1), ylim=(0, 1.01))
-        ax.legend(fontsize=6, loc="lower right")
+        ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8, label="random (AUC 0.50)")
+        ax.set(xlabel="False Positive Rate", ylabel="True Positive Rate", xlim=(0, 1), ylim=(0, 1.01))
+        ax.set_title(unit, fontsize=10)
+        ax.legend(fontsize=LEGEND_SIZE - 0.5, loc="lower right")
     return _save(fig, path)
 
 
@@ -194,7 +220,8 @@ def plot_history(per_seed: pd.DataFrame, column: str, path: Path, title: str, co
     """``column`` (e.g. val_auc) over training iterations: mean over seeds with a ± std band.
 
     Seeds are aligned on the ``iteration`` column (else ``epoch``, else the row number); dotted lines
-    mark where a multi-stage method (A3: target then alarm) changes stage.
+    in the method's colour mark where a multi-stage method (A3: target then alarm) changes stage, and
+    the legend says so (and what the band is) only when the figure has them.
     """
     series = {}
     stages = {}
@@ -216,8 +243,17 @@ def plot_history(per_seed: pd.DataFrame, column: str, path: Path, title: str, co
         return None
     units = sorted({u for u, _ in series})
     methods = sorted({m for _, m in series})
-    fig, axes = _panels(len(units), title, legend_rows=1)
-    _figure_legend(fig, methods, colour)
+    handles = [plt.Line2D([], [], color=colour.get(m), lw=2) for m in methods]
+    labels = list(methods)
+    if any(frame.shape[1] > 1 for frame in series.values()):
+        handles.append(plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.25, lw=0))
+        labels.append("band: ± 1 std over seeds")
+    if any(len(x) for x in stages.values()):
+        handles.append(plt.Line2D([], [], color="black", ls=":", lw=1))
+        labels.append("stage change (e.g. A3: target -> alarm)")
+    width = max(MIN_WIDTH, PANEL[0] * min(MAX_COLS, len(units)))
+    fig, axes, top = _panels(len(units), title, legend_rows=_legend_layout(len(handles), width)[1])
+    _figure_legend(fig, handles, labels, top)
     for ax, unit in zip(axes, units, strict=True):
         counts = []
         for (u, method), frame in sorted(series.items()):
@@ -231,7 +267,7 @@ def plot_history(per_seed: pd.DataFrame, column: str, path: Path, title: str, co
                 ax.axvline(x, color=colour.get(method), ls=":", lw=0.8)
             counts.append(frame.shape[1])
         seeds = f"{min(counts)}" if min(counts) == max(counts) else f"{min(counts)}-{max(counts)}"
-        ax.set_title(f"{unit} (n={seeds} seeds)", fontsize=9)
+        ax.set_title(f"{unit} (n={seeds} seeds)", fontsize=10)
         ax.set(xlabel="iteration", ylabel=column)
     return _save(fig, path)
 
@@ -245,7 +281,8 @@ def plot_spread(per_seed: pd.DataFrame, column: str, path: Path, title: str, col
         return None
     units, methods = sorted(data["unit"].unique()), sorted(data["method"].unique())
     width = 0.8 / len(methods)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * len(units) * len(methods) + 2), 4.2))
+    inches = max(MIN_WIDTH, 0.35 * len(units) * len(methods) + 2)
+    fig, ax = plt.subplots(figsize=(inches, 4.2))
     rng = np.random.default_rng(0)
     grouped = {k: v[column].to_numpy(float) for k, v in data.groupby(["unit", "method"])}
     for j, method in enumerate(methods):
@@ -264,9 +301,11 @@ def plot_spread(per_seed: pd.DataFrame, column: str, path: Path, title: str, col
         ax.scatter(xs + rng.uniform(-width * 0.25, width * 0.25, len(xs)), np.concatenate(values), s=8,
                    color=colour.get(method), zorder=3, label=method)
     ax.set_xticks(range(len(units)))
+    ax.set_xlim(-0.6, len(units) - 0.4)  # a slot per dataset, whatever the scatter's autoscaling says
     ax.set_xticklabels(units, rotation=45 if len(units) > 4 else 0, ha="right" if len(units) > 4 else "center")
-    ax.set(ylabel=column, title=title)
-    ax.legend(fontsize=7, ncol=min(len(methods), 5))
+    ax.set(ylabel=column)
+    ax.set_title(wrap(title, inches - 0.4), fontsize=TITLE_SIZE)
+    ax.legend(fontsize=LEGEND_SIZE, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # off the dots
     return _save(fig, path, tight=True)
 
 
@@ -313,5 +352,5 @@ def plot_cd(ranks: pd.Series, cd: float, path: Path, title: str) -> Path:
             ax.plot([ordered[members[0]] - 0.03, ordered[members[-1]] + 0.03], [y, y], color="black", lw=3)
     ax.set_ylim(-0.45 - 0.25 * half, 0.9)
     ax.axis("off")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(wrap(title, 7.1, 10), fontsize=10)
     return _save(fig, path, tight=True)

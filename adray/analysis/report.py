@@ -7,7 +7,9 @@ a report meaningless raises :class:`AdrayError`: a folder with no trials (before
 written), a reference method the sweep does not have (raised after the rest is written, listing the
 methods present), a metric that is not a score.
 
-Order (STYLE.md §6.5): collect -> select on validation -> merge seeds -> tests -> tables -> plots.
+Order: collect -> select on validation -> merge seeds -> tests -> tables -> plots -> summary.md and
+the page (``index.html``, :mod:`adray.analysis.page`). Several sweep folders are reported as one
+(:mod:`adray.analysis.combine`, which refuses folders whose settings or data differ).
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from adray import artifacts
+from adray import __version__, artifacts
+from adray.analysis import page as page_mod
 from adray.analysis import plots as plots_mod
 from adray.analysis import tables as tables_mod
 from adray.analysis.collect import METRICS, REPORT_DIR, STATUSES, collect, group_order, looks_like_sweep
+from adray.analysis.combine import collect_sweeps
 from adray.analysis.merge import add_units, merge_seeds
 from adray.analysis.select import CELL, select_configs, selected_runs
 from adray.analysis.stats import compare
@@ -47,6 +51,11 @@ class ReportResult:
     counts: dict[str, int]
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def page(self) -> Path:
+        """The report as one self-contained HTML page."""
+        return self.report_dir / page_mod.PAGE
 
 
 def _slug(group: str) -> str:
@@ -78,8 +87,11 @@ def _check_args(metric: str, fmt: str) -> None:
 
 def make_report(sweep_dir, reference: str | None = None, metric: str = "auc", fmt: str = "md",
                 std: bool = True, transpose: bool = False, plots: bool = True, columns=None,
-                paper: bool = False) -> ReportResult:
+                paper: bool = False, out=None) -> ReportResult:
     """Write the report of ``sweep_dir`` into ``sweep_dir/report/`` and return the main table and warnings.
+
+    ``sweep_dir``: a sweep folder, or a list of them reported as one (the first folder's ``report/``
+    unless ``out`` names the report folder).
 
     ``reference``: the method every other is tested against (default: first alphabetically).
     ``metric``: selects configurations (on validation) and fills the main table (on test); any score
@@ -91,16 +103,18 @@ def make_report(sweep_dir, reference: str | None = None, metric: str = "auc", fm
     _check_args(metric, fmt)
     for name in columns or ():
         _check_args(name, fmt)
-    sweep_dir = Path(sweep_dir)
-    report_dir = sweep_dir / REPORT_DIR
+    folders = [Path(d) for d in sweep_dir] if isinstance(sweep_dir, list | tuple) else [Path(sweep_dir)]
+    if not folders:
+        raise AdrayError("no sweep folder given; pass one or more folders such as results/<sweep>")
+    sweep_dir, name = folders[0], " + ".join(map(str, folders))
+    report_dir = Path(out) if out is not None else sweep_dir / REPORT_DIR
     try:
-        runs = collect(sweep_dir)
+        runs, warnings = collect_sweeps(folders) if len(folders) > 1 else (collect(sweep_dir), [])
     except AdrayError as exc:
-        if sweep_dir.is_dir() and looks_like_sweep(sweep_dir):
+        if len(folders) == 1 and sweep_dir.is_dir() and looks_like_sweep(sweep_dir):
             _write_text(report_dir / "summary.md", f"# Report of {sweep_dir}\n\nNo report: {exc}\n", [])
         raise
     files: list[Path] = []
-    warnings: list[str] = []
     _write_csv(report_dir / "runs.parquet", runs, files)
 
     counts = {s: int((runs["status"] == s).sum()) for s in STATUSES}
@@ -122,8 +136,10 @@ def make_report(sweep_dir, reference: str | None = None, metric: str = "auc", fm
     methods = sorted(runs["method"].dropna().unique())
     reference_error = None
     if not methods:
-        _summary(report_dir, sweep_dir, runs, counts, None, metric, files, warnings, problems)
-        raise AdrayError(f"{sweep_dir}: none of the {len(runs)} trials has a readable configuration "
+        _summary(report_dir, name, runs, counts, None, metric, files, warnings, problems)
+        _page(report_dir, name, _facts(counts, methods, None, metric), warnings, "", pd.DataFrame(), problems, [],
+              [], files)
+        raise AdrayError(f"{name}: none of the {len(runs)} trials has a readable configuration "
                          f"(config.json), so no method is known; see {report_dir / 'problems.csv'}")
     if reference is None:
         reference = methods[0]
@@ -167,11 +183,14 @@ def make_report(sweep_dir, reference: str | None = None, metric: str = "auc", fm
         _write_csv(report_dir / "metrics.csv", frame, files)
         _write_text(report_dir / "metrics.md", tables_mod.metrics_markdown(frame, side_by_side), files)
 
-    if plots:
-        _plots(report_dir, merged, per_seed, comparison, metric, files, warnings)
+    figures = _plots(report_dir, merged, per_seed, comparison, metric, files, warnings) if plots else []
 
-    files.append(_summary(report_dir, sweep_dir, runs, counts, reference, metric, files, warnings, problems,
-                          methods, chosen_lines(selected, chosen)))
+    picked = chosen_frame(selected, chosen)
+    files.append(_summary(report_dir, name, runs, counts, reference, metric, files, warnings, problems,
+                          methods, chosen_lines(picked)))
+    files.append(_page(report_dir, name, _facts(counts, methods, reference, metric), warnings,
+                       tables_mod.to_html(tables, std=std, transpose=transpose), picked, problems, figures,
+                       group_order(merged["group"]), files))
     _remove_stale(report_dir, files)
     if reference_error:
         raise AdrayError(reference_error)
@@ -195,8 +214,10 @@ def _problem_line(counts: dict, flagged: int) -> str:
     return "trials: " + ", ".join(parts) + "; listed in problems.csv"
 
 
-def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings) -> None:
-    """Every plot per setting group; a plot that fails becomes a warning, never a lost report."""
+def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings) -> list[page_mod.Figure]:
+    """Every plot per setting group; a plot that fails becomes a warning, never a lost report.
+    Returns what the page shows: each plot drawn, and each one not drawn with the reason."""
+    figures = []
     folder = report_dir / "plots"
     colour = plots_mod.colours(merged["method"].unique())
     test = merged[merged["split"] == "test"]
@@ -204,37 +225,44 @@ def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings) ->
         slug, seeds = _slug(group), per_seed[per_seed["group"] == group]
         cells = test[(test["group"] == group) & (test["metric"] == metric)]
         auc_cells = test[(test["group"] == group) & (test["metric"] == "auc")]
-        jobs = [
-            ("ROC curves", partial(plots_mod.plot_roc, seeds, auc_cells, folder / f"roc_{slug}.png",
-                                   f"test ROC, all seeds averaged ({group})", colour)),
-            (f"val_{metric} over training", partial(_history, seeds, metric, folder / f"history_{slug}.png",
-                                                    group, colour)),
-            ("spread over seeds", partial(plots_mod.plot_spread, seeds, f"test_{metric}", folder / f"spread_{slug}.png",
-                                          f"test {metric} per seed ({group})", colour)),
-        ]
+        roc = partial(plots_mod.plot_roc, seeds, auc_cells, folder / f"roc_{slug}.png",
+                      f"test ROC, mean over seeds ({group})", colour)
+        history = partial(_history, seeds, metric, folder / f"history_{slug}.png", group, colour)
+        spread = partial(plots_mod.plot_spread, seeds, f"test_{metric}", folder / f"spread_{slug}.png",
+                         f"test {metric} per seed ({group})", colour)
+        jobs = [("ROC curves on the test split: mean over seeds, band ± 1 std", roc),
+                (f"validation {metric} over training: mean over seeds", history),
+                (f"test {metric} of each seed of the chosen configurations", spread)]
+        cd = f"critical-difference diagram: average ranks of test {metric} and the Nemenyi critical difference"
         fr = comparison.friedman.get((metric, group))
-        if fr is not None and fr.ranks is not None and len(fr.ranks) >= 2:
-            title = (f"average rank, test {metric} ({group}); Friedman p={fr.p:.3g}" if math.isfinite(fr.p)
-                     else f"average rank, test {metric} ({group}); no Friedman test")
-            jobs.append(("critical-difference diagram",
-                         partial(plots_mod.plot_cd, fr.ranks, fr.cd, folder / f"cd_{slug}.png", title)))
+        if fr is not None and fr.ranks is not None and math.isfinite(fr.p):  # only where the Friedman test ran
+            title = f"average rank, test {metric} over {fr.n_datasets} datasets ({group}); Friedman p={fr.p:.3g}"
+            jobs.append((cd, partial(plots_mod.plot_cd, fr.ranks, fr.cd, folder / f"cd_{slug}.png", title)))
         for what, job in jobs:
             try:
                 path = job()
             except Exception as exc:  # noqa: BLE001 - a broken plot must not cost the report
                 warnings.append(f"{what} ({group}) failed: {type(exc).__name__}: {exc}")
+                figures.append(page_mod.Figure(group, what, None, f"It failed: {type(exc).__name__}: {exc}"))
                 continue
-            if path is None:
-                if len(cells):
-                    warnings.append(f"{what} ({group}): no trial of a chosen configuration has the files for it")
-            else:
+            if path is not None:
                 files.append(path)
+                figures.append(page_mod.Figure(group, what, path))
+            elif len(cells):
+                warnings.append(f"{what} ({group}): no trial of a chosen configuration has the files for it")
+                figures.append(page_mod.Figure(group, what, None, "No trial of a chosen configuration has the "
+                                                                  "files for it."))
+        if len(cells) and not (fr is not None and math.isfinite(fr.p)):
+            why = "; ".join(fr.notes) if fr is not None and fr.notes else "no Friedman test for this group"
+            figures.append(page_mod.Figure(group, cd, None, f"The Friedman test did not run: {why}."))
+    return figures
 
 
 def _remove_stale(report_dir: Path, files: list[Path]) -> None:
     """Drop what an earlier report wrote and this one did not (old plots, an old problems.csv)."""
     written = {Path(f) for f in files}
     for stale in [report_dir / "problems.csv", report_dir / "metrics.csv", report_dir / "metrics.md",
+                  report_dir / page_mod.PAGE,
                   *(report_dir / "plots").glob("*.png")]:
         if stale.exists() and stale not in written:
             stale.unlink()
@@ -249,37 +277,59 @@ def _history(seeds, metric, path, group, colour):
     return None
 
 
-def chosen_lines(selected: pd.DataFrame, chosen: pd.DataFrame) -> list[str]:
-    """Markdown: each cell's chosen configuration, how it was chosen, and what its fit resolved."""
+def chosen_frame(selected: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
+    """Each cell's chosen configuration, how it was chosen, and what its fit resolved (one row per cell)."""
+    columns = ["method", "dataset", "setting", "group", "config", "chosen by", "hyperparameters", "fit"]
     if selected.empty:
+        return pd.DataFrame(columns=columns)
+    info = chosen.dropna(subset=["fit_info"]).groupby(CELL)["fit_info"].agg(lambda v: "; ".join(sorted(set(v))))
+    rows = []
+    for row in selected.itertuples(index=False):
+        key = (row.method, row.dataset, row.setting_key)
+        rows.append([row.method, row.dataset, row.setting_name or "-", row.group,
+                     "-" if pd.isna(row.config_id) else str(row.config_id)[:6], row.selected_by or "-",
+                     "" if pd.isna(row.params) else str(row.params), info.get(key, "") if len(info) else ""])
+    return pd.DataFrame(rows, columns=columns)
+
+
+def chosen_lines(frame: pd.DataFrame) -> list[str]:
+    """Markdown of :func:`chosen_frame` for summary.md."""
+    if frame.empty:
         return []
     lines = ["## Chosen configurations", "", "| method | dataset | setting | config | chosen by | hyperparameters "
              "| fit |", "|---|---|---|---|---|---|---|"]
-    info = chosen.dropna(subset=["fit_info"]).groupby(CELL)["fit_info"].agg(lambda v: "; ".join(sorted(set(v))))
-    for row in selected.itertuples(index=False):
-        key = (row.method, row.dataset, row.setting_key)
-        fit = info.get(key, "") if len(info) else ""
-        config = "-" if pd.isna(row.config_id) else str(row.config_id)[:6]
-        params = "" if pd.isna(row.params) else str(row.params).replace("|", "\\|")
-        lines.append(f"| {row.method} | {row.dataset} | {row.setting_name or '-'} | {config} | "
-                     f"{row.selected_by or '-'} | {params} | {fit.replace('|', '/')} |")
+    for row in frame.to_dict("records"):
+        params, fit = row["hyperparameters"].replace("|", "\\|"), row["fit"].replace("|", "/")
+        lines.append(f"| {row['method']} | {row['dataset']} | {row['setting']} | {row['config']} | "
+                     f"{row['chosen by']} | {params} | {fit} |")
     return [*lines, ""]
 
 
-def _summary(report_dir, sweep_dir, runs, counts, reference, metric, files, warnings, problems,
-             methods=(), chosen=()) -> Path:
+def _facts(counts, methods, reference, metric) -> list[str]:
+    """The report's key facts, one line each (summary.md and the page)."""
     planned = sum(counts[s] for s in ("ok", "error", "incomplete", "not started"))
-    lines = [f"# Report of {sweep_dir}", "",
-             f"- trials: {planned} ({counts['ok']} ok, {counts['error']} error, {counts['incomplete']} incomplete, "
-             f"{counts['not started']} not started)"
-             + (f"; not counted: {counts['duplicate']} duplicate and {counts['foreign']} foreign folder(s)"
-                if counts["duplicate"] or counts["foreign"] else ""),
-             f"- methods: {', '.join(methods) or '-'}; reference: {reference or '-'}",
-             f"- configurations chosen on validation {metric}; tables show test {metric}",
-             "- selection rule: per method, dataset and setting, only the configurations with the most ok seeds "
-             f"compete, and the highest mean validation {metric} among them wins", "",
-             "## Files", ""]
-    lines += [f"- `{p.relative_to(report_dir)}`" for p in files] + ["- `summary.md` (this file)", ""]
+    return [f"trials: {planned} ({counts['ok']} ok, {counts['error']} error, {counts['incomplete']} incomplete, "
+            f"{counts['not started']} not started)"
+            + (f"; not counted: {counts['duplicate']} duplicate and {counts['foreign']} foreign folder(s)"
+               if counts["duplicate"] or counts["foreign"] else ""),
+            f"methods: {', '.join(methods) or '-'}; reference: {reference or '-'}",
+            f"configurations chosen on validation {metric}; tables show test {metric}",
+            "selection rule: per method, dataset and setting, only the configurations with the most ok seeds "
+            f"compete, and the highest mean validation {metric} among them wins"]
+
+
+def _page(report_dir, name, facts, warnings, tables_html, chosen, problems, figures, groups, files) -> Path:
+    return page_mod.write_page(report_dir / page_mod.PAGE, title=f"Report of {name}", facts=facts,
+                               warnings=warnings, tables_html=tables_html, chosen=chosen, problems=problems,
+                               figures=figures, groups=groups, files=files, version=__version__)
+
+
+def _summary(report_dir, name, runs, counts, reference, metric, files, warnings, problems,
+             methods=(), chosen=()) -> Path:
+    lines = [f"# Report of {name}", ""]
+    lines += [f"- {fact}" for fact in _facts(counts, methods, reference, metric)] + ["", "## Files", ""]
+    lines += [f"- `{p.relative_to(report_dir)}`" for p in files]
+    lines += ["- `summary.md` (this file)", f"- `{page_mod.PAGE}` (everything on one page, plots included)", ""]
     lines += ["## Warnings", ""] + ([f"- {w}" for w in warnings] or ["- none"]) + [""] + list(chosen)
     if len(problems):
         lines += [f"## Trials that are not ok ({len(problems)}; all in problems.csv)", "",

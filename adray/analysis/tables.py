@@ -16,6 +16,7 @@ are in stats.csv and main.csv); when n pairs cannot reach p < 0.05 the cell says
 
 from __future__ import annotations
 
+import html
 import io
 import math
 import re
@@ -204,6 +205,34 @@ def to_markdown(tables: list[GroupTable], std: bool = True, transpose: bool = Fa
             lines += [""] + [f"- {note}" for note in table.notes]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- html
+
+def _html_cell(cell: _Cell) -> str:
+    if cell.text is not None:
+        return html.escape(cell.text)
+    text = number(cell.mean)
+    if text != MISSING and np.isfinite(cell.std):
+        text += f" ± {cell.std:.2f}"
+    text = html.escape(text)
+    if cell.bold and text != MISSING:
+        text = f"<strong>{text}</strong>"
+    return text + (INCOMPLETE_MARK if cell.incomplete else "") + (FLAGGED_MARK if cell.flagged else "")
+
+
+def to_html(tables: list[GroupTable], std: bool = True, transpose: bool = False) -> str:
+    """The Markdown tables as HTML (for the report page): a heading, a ``<table>`` and the notes per group."""
+    parts = []
+    for table in tables:
+        rows, columns, cells, corner = _grid(table, std, transpose)
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in [corner, *columns])
+        body = "".join(f"<tr><th>{html.escape(str(label))}</th>" + "".join(f"<td>{_html_cell(c)}</td>" for c in row)
+                       + "</tr>" for label, row in zip(rows, cells, strict=True))
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in table.notes)
+        parts.append(f'<h3>{html.escape(_title(table, std))}</h3>\n<table class="main"><thead><tr>{head}</tr>'
+                     f"</thead><tbody>{body}</tbody></table>" + (f'\n<ul class="notes">{notes}</ul>' if notes else ""))
+    return "\n".join(parts) + "\n"
 
 
 # --------------------------------------------------------------------------------------------- latex

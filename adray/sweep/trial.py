@@ -122,6 +122,15 @@ def device_for(gpu_fraction: float) -> str:
     return "cuda"
 
 
+def data_version(dataset: Dataset) -> dict:
+    """What identifies the data a trial ran on, so a report refuses to compare sweeps whose data differ
+    (a loader fixed in between, another raw file): loader and storage versions, rows, feature shape and
+    class counts. Not a hash of the rows, which would cost up to half a second per trial on MNIST."""
+    meta = dataset.meta
+    return {"name": meta.name, "loader_version": meta.loader_version, "format_version": meta.format_version,
+            "rows": len(dataset), "shape": list(meta.shape), "classes": dataset.class_counts()}
+
+
 def _finite_or_none(value):
     return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else value
 
@@ -156,7 +165,7 @@ def run_trial(
         "status": artifacts.STATUS_ERROR, "error": None, "val": {}, "test": {}, "host": socket.gethostname(),
         "pid": os.getpid(), "attempt": attempt, "adray_version": __version__,
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "start_time": started, "config": config.to_dict(), **(context or {}),
+        "start_time": started, "config": config.to_dict(), "data": data_version(dataset), **(context or {}),
     }
     history: list[dict] = list((resume or {}).get("history", []))
     frames: dict = {}
