@@ -79,8 +79,9 @@ def _clean(value):
     return value
 
 
-def _atomic(path: Path, write) -> None:
-    """Write through ``write(tmp)`` to a temporary file in the same folder, then rename it into place.
+def atomic_write(path: Path, write) -> None:
+    """Write through ``write(tmp)`` to a temporary file in the same folder, then rename it into place: a
+    reader sees the old file or the new one, never half of one. The one atomic write of adray.
 
     The temporary file is created with mode 0666 less the umask, as ``open`` would (not
     ``tempfile.mkstemp``'s 0600), so results and reports stay readable by the group that shares them.
@@ -101,20 +102,24 @@ def _atomic(path: Path, write) -> None:
             os.remove(tmp)
 
 
+def write_text(path: Path, text: str) -> None:
+    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
 def write_json(path: Path, obj: dict) -> None:
     def write(tmp):
         with open(tmp, "w") as fh:
             json.dump(_clean(obj), fh, indent=2, sort_keys=True)
 
-    _atomic(Path(path), write)
+    atomic_write(Path(path), write)
 
 
 def write_frame(path: Path, frame: pd.DataFrame) -> None:
     path = Path(path)
     if path.suffix == ".parquet":
-        _atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+        atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
     else:
-        _atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+        atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 FAILPOINT_ENV = "ADRAY_FAILPOINT"

@@ -189,8 +189,7 @@ Exit codes: 0 every trial has an outcome; 1 stopped early (storage full, trials 
 
 
 def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
-    from adray.sweep.request import (DEFAULT_PENDING_TIMEOUT_S, DEFAULT_STORAGE, DEFAULT_TUNER_SIZE, SCHEDULERS,
-                                     SEARCHES)
+    from adray.sweep.request import DEFAULT_PENDING_TIMEOUT_S, DEFAULT_STORAGE, DEFAULT_TUNER_SIZE, SCHEDULERS, SEARCHES
     from adray.tune import spaces
 
     p.add_argument("--method", action="append", help="detector name (repeat for several); `adray methods` lists them")

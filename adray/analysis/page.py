@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from adray import artifacts
+
 PAGE = "index.html"
 
 _STYLE = """
@@ -153,10 +155,7 @@ def write_page(path: Path, *, title: str, facts: list[str], warnings: list[str],
             f"<style>{_STYLE}</style>\n</head>\n<body>\n<h1>{html.escape(title)}</h1>\n"
             f"<p>made {made}{' by adray ' + html.escape(version) if version else ''}</p>\n{nav}\n{body}\n"
             "</body>\n</html>\n")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    artifacts.write_text(path, text)
     return path
 
 

@@ -71,10 +71,7 @@ def _write_csv(path: Path, frame: pd.DataFrame, files: list[Path]) -> None:
 
 
 def _write_text(path: Path, text: str, files: list[Path]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    artifacts.write_text(path, text)
     files.append(path)
 
 

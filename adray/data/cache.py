@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from filelock import FileLock
 
+from adray.artifacts import atomic_write
 from adray.data import precision
 from adray.data.catalog import DatasetSpec, default_data_dir, get_spec
 from adray.data.dataset import FORMAT_VERSION, META_KEY, Dataset, DatasetMeta
@@ -136,7 +135,7 @@ def prepare(name: str, data_dir: Path | None = None, rebuild: bool = False) -> P
         if path.exists() and not rebuild:  # another process built it while we waited
             return Prepared(Dataset.read_parquet(path), path, False, time.perf_counter() - start)
         dataset = build(spec, files, data_dir)
-        _write_atomically(dataset, path)
+        atomic_write(path, dataset.write_parquet)
         _remove_stale(spec, path)
     return Prepared(Dataset.read_parquet(path), path, True, time.perf_counter() - start)
 
@@ -196,17 +195,6 @@ def _check_finite(spec: DatasetSpec, raw) -> None:
             f"(feature {feature!r} = {flat[row, col]}); remove or impute those values in the raw file(s) "
             f"in {spec.raw_dir_name}/ and prepare again",
         )
-
-
-def _write_atomically(dataset: Dataset, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        dataset.write_parquet(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _remove_stale(spec: DatasetSpec, current: Path) -> None:

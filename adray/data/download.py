@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 
 from filelock import FileLock
 
+from adray.artifacts import write_text
 from adray.data.catalog import SPECS, default_data_dir
 from adray.data.remote import DATASETS, SIGN_IN, RemoteDataset, RemoteFile
 from adray.errors import AdrayError, UnknownNameError
@@ -157,9 +158,7 @@ def read_sums(folder: Path) -> dict[str, str]:
 
 def _record_sum(folder: Path, name: str, digest: str) -> None:
     sums = {**read_sums(folder), name: digest}
-    tmp = folder / (SUMS_NAME + ".tmp")
-    tmp.write_text("".join(f"{sums[n]}  {n}\n" for n in sorted(sums)))
-    os.replace(tmp, folder / SUMS_NAME)
+    write_text(folder / SUMS_NAME, "".join(f"{sums[n]}  {n}\n" for n in sorted(sums)))
 
 
 # ---- one file -------------------------------------------------------------------------------------

@@ -15,8 +15,6 @@ trial folder can be found without loading every payload.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -58,16 +56,10 @@ def save(folder: Path, payload: dict) -> None:
     """Write ``payload`` (``{"state": ..., "history": [...]}``) into ``folder`` as a checkpoint."""
     import torch
 
+    from adray.artifacts import atomic_write
+
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{STATE_FILE}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(_encode(payload), tmp)
-        os.replace(tmp, folder / STATE_FILE)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_write(folder / STATE_FILE, lambda tmp: torch.save(_encode(payload), tmp))
     (folder / META_FILE).write_text(json.dumps({"epochs": len(payload.get("history", []))}))
 
 

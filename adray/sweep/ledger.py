@@ -24,11 +24,11 @@ import datetime as dt
 import json
 import os
 import socket
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from adray import __version__
+from adray.artifacts import write_text
 from adray.data.settings import Setting
 from adray.errors import AdrayError
 from adray.sweep.trial import TrialConfig
@@ -169,17 +169,7 @@ class Ledger:
 def write_ledger(sweep_dir: Path, ledger: Ledger) -> Path:
     """Write ``sweep.json`` atomically (a reader sees the old or the new file, never half of one)."""
     path = Path(sweep_dir) / LEDGER_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{LEDGER_FILE}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(ledger.to_dict(), fh, separators=(",", ":"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_text(path, json.dumps(ledger.to_dict(), separators=(",", ":")))
     return path
 
 
