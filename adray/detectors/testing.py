@@ -78,3 +78,25 @@ class SleepySemi(Sleepy):
     """``Sleepy`` declared semi-supervised: it is given the known anomalies with their labels."""
 
     supervision: ClassVar[str] = "semi"
+
+
+class Scripted(Sleepy):
+    """A detector whose validation curve is written in advance, per seed: the epoch report's
+    ``val_auc`` is ``min(1, quality + lift * epoch / epochs + (luck if seed == lucky_seed else 0)
+    - (dip if seed == dip_seed else 0))``. Searchers and schedulers are tested on it: their choices are
+    then known in advance."""
+
+    def __init__(self, *, epochs: int = 3, seconds_per_epoch: float = 0.0, quality: float = 0.7, lift: float = 0.0,
+                 lucky_seed: int = -1, luck: float = 0.0, dip_seed: int = -1, dip: float = 0.0) -> None:
+        super().__init__(epochs=epochs, seconds_per_epoch=seconds_per_epoch)
+        self.quality, self.lift = quality, lift
+        self.lucky_seed, self.luck, self.dip_seed, self.dip = lucky_seed, luck, dip_seed, dip
+
+    def curve(self, epoch: int) -> float:
+        value = self.quality + self.lift * epoch / max(1, self.epochs)
+        value += self.luck if self.seed_ == self.lucky_seed else 0.0
+        value -= self.dip if self.seed_ == self.dip_seed else 0.0
+        return float(min(1.0, value))
+
+    def _validation(self, X_val, y_val) -> dict:
+        return {"val_auc": self.curve(getattr(self, "epoch_", 1))}
