@@ -189,82 +189,111 @@ Exit codes: 0 every trial has an outcome; 1 stopped early (storage full, trials 
 
 
 def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
-    from adray.sweep.request import DEFAULT_PENDING_TIMEOUT_S, DEFAULT_STORAGE, DEFAULT_TUNER_SIZE, SCHEDULERS, SEARCHES
-    from adray.tune import spaces
+    """The sweep's options. Defaults are the SweepRequest's (stated once there); an option left out is
+    None here, so that a --config file's value is used unless the command gives one."""
+    from adray.sweep.request import SCHEDULERS, SEARCHES, SweepRequest
 
+    d = SweepRequest()
+    p.add_argument("--config", metavar="FILE", help="a sweep file (YAML, e.g. sweeps/argue.yaml); flags override it")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the expanded trials, their resources, the work and the missing data; run nothing")
     p.add_argument("--method", action="append", help="detector name (repeat for several); `adray methods` lists them")
     p.add_argument("--dataset", action="append",
                    help="dataset or dataset:setting (repeat); default: each method's embedded default")
-    p.add_argument("--seeds", type=int, nargs="+", default=None,
-                   help=f"trial seeds (default: {' '.join(map(str, spaces.DEFAULT_SEEDS))})")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
+    p.add_argument("--seeds", type=int, nargs="+", help=f"trial seeds (default: {' '.join(map(str, d.seeds))})")
+    p.add_argument("--set", action="append", metavar="KEY=V1,V2",
                    help="a grid axis (values), or a distribution the searcher samples: loguniform(a,b), uniform(a,b), "
                         "randint(a,b) (b excluded), choice(v1,v2,...); METHOD.KEY for one method (repeat)")
-    p.add_argument("--search", choices=SEARCHES, default="grid",
+    p.add_argument("--search", choices=SEARCHES,
                    help="grid: every combination; random or optuna (TPE): --samples configurations per method, "
-                        "dataset and grid point, each run on every seed (default: %(default)s)")
-    p.add_argument("--samples", type=int, default=10, help="configurations sampled per cell (default: %(default)s)")
-    p.add_argument("--search-seed", type=int, default=0, help="seeds the searcher (default: %(default)s)")
-    p.add_argument("--scheduler", choices=SCHEDULERS, default="fifo",
+                        f"dataset and grid point, each run on every seed (default: {d.search})")
+    p.add_argument("--samples", type=int, help=f"configurations sampled per cell (default: {d.samples})")
+    p.add_argument("--search-seed", type=int, help=f"seeds the searcher (default: {d.search_seed})")
+    p.add_argument("--scheduler", choices=SCHEDULERS,
                    help="asha: seed-aware successive halving on the validation metric, stopping a configuration's "
-                        "seeds together (default: %(default)s)")
-    p.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPU share per trial, e.g. 0.25 (default: 0)")
-    p.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs per trial (default: %(default)s)")
+                        f"seeds together (default: {d.scheduler})")
+    p.add_argument("--gpus-per-trial", type=float,
+                   help=f"GPU share per trial, e.g. 0.25 (default: {d.gpus_per_trial:g})")
+    p.add_argument("--cpus-per-trial", type=float, help=f"CPUs per trial (default: {d.cpus_per_trial:g})")
     p.add_argument("--address", help="Ray cluster address (e.g. auto); default: start a local Ray")
-    p.add_argument("--storage", default=DEFAULT_STORAGE,
-                   help="results folder or URI (s3://, gs://) (default: %(default)s, or $ADRAY_RESULTS)")
+    p.add_argument("--storage", help=f"results folder or URI (s3://, gs://) (default: {d.storage}, or $ADRAY_RESULTS)")
     p.add_argument("--name", help="sweep name: letters, digits, . _ - (default: methods + timestamp)")
-    p.add_argument("--resume", action="store_true",
+    p.add_argument("--resume", action="store_true", default=None,
                    help="continue an interrupted sweep (default: the newest unfinished one); finished trials are "
                         "not run again")
-    p.add_argument("--max-failures", type=int, default=2,
-                   help="retries of a crashed trial, from its checkpoint (default: %(default)s)")
-    p.add_argument("--checkpoint-every", type=int, default=5, help="checkpoint every K epochs (default: %(default)s)")
-    p.add_argument("--smoke", action="store_true", help="tiny epochs: a fast end-to-end check")
-    p.add_argument("--autoscale", action="store_true",
+    p.add_argument("--max-failures", type=int,
+                   help=f"retries of a crashed trial, from its checkpoint (default: {d.max_failures})")
+    p.add_argument("--checkpoint-every", type=int, help=f"checkpoint every K epochs (default: {d.checkpoint_every})")
+    p.add_argument("--smoke", action="store_true", default=None, help="tiny epochs: a fast end-to-end check")
+    p.add_argument("--autoscale", action="store_true", default=None,
                    help="the cluster adds nodes on demand: skip the capacity check")
-    p.add_argument("--pending-timeout", type=float, default=DEFAULT_PENDING_TIMEOUT_S,
-                   help="end the sweep when no trial could start for this many seconds (default: %(default)g)")
-    p.add_argument("--tuner-size", type=int, default=DEFAULT_TUNER_SIZE,
-                   help="trials per Ray Tune Tuner; larger sweeps run as successive Tuners in one folder "
-                        "(default: %(default)s)")
+    p.add_argument("--pending-timeout", type=float,
+                   help=f"end the sweep when no trial could start for this many seconds "
+                        f"(default: {d.pending_timeout:g})")
+    p.add_argument("--tuner-size", type=int,
+                   help=f"trials per Ray Tune Tuner; larger sweeps run as successive Tuners in one folder "
+                        f"(default: {d.tuner_size})")
     p.add_argument("--mlflow", nargs="?", const="", metavar="URI",
                    help="log every trial as an MLflow run (params, per-epoch and final metrics, artifacts), one "
                         "experiment per sweep; URI: a tracking server or folder (default: <storage>/mlruns)")
     p.add_argument("--no-report", action="store_true", help="skip the report at the end")
-    p.add_argument("--verbose", type=int, default=1,
-                   help="0 quiet, 1 progress table, 2 also trial logs (default: %(default)s)")
+    p.add_argument("--verbose", type=int, help=f"0 quiet, 1 progress table, 2 also trial logs (default: {d.verbose})")
+
+
+# command-line options that are SweepRequest fields of the same name
+_REQUEST_OPTIONS = ("datasets", "seeds", "search", "samples", "search_seed", "scheduler", "gpus_per_trial",
+                    "cpus_per_trial", "address", "storage", "name", "resume", "max_failures", "checkpoint_every",
+                    "smoke", "autoscale", "pending_timeout", "tuner_size", "verbose")
+
+
+def sweep_request(args):
+    """The SweepRequest of a command: the dataclass defaults, then the --config file, then the flags given."""
+    from adray.sweep.request import SweepRequest, parse_set
+    from adray.sweep.sweepfile import load_sweep_file
+
+    fields = load_sweep_file(args.config) if args.config else {}
+    given = {"methods": args.method, "datasets": args.dataset,
+             **{k: getattr(args, k, None) for k in _REQUEST_OPTIONS if k != "datasets"}}
+    fields.update({k: v for k, v in given.items() if v is not None})
+    fields["overrides"] = {**fields.get("overrides", {}), **parse_set(args.set or [])}
+    if args.mlflow is not None:
+        fields["mlflow"] = args.mlflow or str(Path(fields.get("storage") or SweepRequest().storage) / "mlruns")
+    if args.config:
+        fields["config_file"] = str(Path(args.config).resolve())
+    return SweepRequest(**fields)
 
 
 def cmd_sweep(args) -> int:
     import logging
 
-    from adray.sweep.request import SweepRequest, parse_set
-    from adray.tune import spaces
+    from adray.sweep.preview import missing_datasets, preview
     from adray.tune.runner import run_sweep
 
-    if not args.method and not args.resume:
-        raise AdrayError("no method given: pass --method NAME (see `adray methods`), or --resume to continue a sweep")
+    request = sweep_request(args)
+    if not request.methods and not request.resume:
+        raise AdrayError("no method given: pass --method NAME (see `adray methods`), --config FILE, or --resume to "
+                         "continue a sweep")
+    if request.resume and not request.methods and (args.seeds is not None or args.set or args.dataset):
+        raise AdrayError("--resume with --seeds, --set or --dataset must also repeat --method: restate the sweep's "
+                         "command (it may add seeds and values), or give only --name and --resume")
+    if args.config and request.methods:  # a sweep file runs on the data that is present
+        missing = missing_datasets(request)
+        for name, message in missing.items():
+            print(f"adray: skipping {name}: {message}", file=sys.stderr)
+        if missing:
+            kept = [d for d in (request.datasets or []) if d not in missing]
+            if not kept:
+                raise AdrayError(f"none of the datasets of {args.config} is present; see the messages above")
+            request.datasets = kept
+    if args.dry_run:
+        print(preview(request))
+        return 0
     logger = logging.getLogger("adray")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
-    logger.setLevel(logging.INFO if args.verbose > 0 else logging.WARNING)
-    request = SweepRequest(
-        methods=args.method or [], datasets=args.dataset,
-        seeds=args.seeds if args.seeds is not None else list(spaces.DEFAULT_SEEDS),
-        overrides=parse_set(args.set), gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial,
-        address=args.address, storage=args.storage, name=args.name, resume=args.resume,
-        max_failures=args.max_failures, smoke=args.smoke, checkpoint_every=args.checkpoint_every,
-        autoscale=args.autoscale, pending_timeout=args.pending_timeout, tuner_size=args.tuner_size,
-        mlflow=(args.mlflow or str(Path(args.storage) / "mlruns")) if args.mlflow is not None else None,
-        search=args.search, samples=args.samples, search_seed=args.search_seed, scheduler=args.scheduler,
-        verbose=args.verbose,
-    )
-    if args.resume and not args.method and (args.seeds is not None or args.set or args.dataset):
-        raise AdrayError("--resume with --seeds, --set or --dataset must also repeat --method: restate the sweep's "
-                         "command (it may add seeds and values), or give only --name and --resume")
+    logger.setLevel(logging.INFO if request.verbose > 0 else logging.WARNING)
     result = run_sweep(request)
     print(result.summary(), flush=True)
     if not result.local:

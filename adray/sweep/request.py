@@ -58,6 +58,7 @@ class SweepRequest:
     samples: int = 10  # sampled configurations per cell with random / optuna search
     search_seed: int = 0
     scheduler: str = "fifo"  # fifo | asha (seed-aware successive halving)
+    config_file: str | None = None  # the sweep file it came from (copied into the sweep folder)
     verbose: int = 1
 
     def check_options(self) -> None:

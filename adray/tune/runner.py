@@ -32,6 +32,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adray.artifacts import write_text
 from adray.errors import AdrayError
 from adray.sweep.folder import (
     SweepLock,
@@ -46,13 +47,15 @@ from adray.sweep.ledger import LEDGER_FILE, Ledger, read_ledger, write_ledger
 from adray.sweep.request import SearchCell, SweepRequest, expand_trials, search_cells
 
 log = logging.getLogger("adray.sweep")
+SWEEP_FILE = "sweep.yaml"  # the --config file, as it was when the sweep (or its resume) started
 
 COMPLETE, INTERRUPTED, STORAGE_FULL, STALLED = "complete", "interrupted", "storage full", "stalled"
 STATUSES = ("ok", "error", "incomplete", "not started", "stopped")
 FINAL = ("ok", "stopped")  # a resume never runs these again (an error is retried)
 # what a resume may change: how the trials run, not which trials there are
 RUNTIME_FIELDS = ("gpus_per_trial", "cpus_per_trial", "address", "storage", "name", "max_failures",
-                  "checkpoint_every", "autoscale", "pending_timeout", "tuner_size", "mlflow", "verbose")
+                  "checkpoint_every", "autoscale", "pending_timeout", "tuner_size", "mlflow", "config_file",
+                  "verbose")
 
 
 @dataclass
@@ -198,6 +201,8 @@ def run_sweep(request: SweepRequest) -> SweepResult:
         ledger.start_run(resumed=request.resume)
         if local:
             write_ledger(sweep_dir, ledger)
+            if request.config_file:  # every result records exactly what produced it
+                write_text(sweep_dir / SWEEP_FILE, Path(request.config_file).read_text())
         start = time.time()
         guard = _run_tuner(request, ledger, todo, cells, datasets, sweep_dir, root, name)
         counts = Counter(statuses(sweep_dir, ledger).values()) if local else Counter()

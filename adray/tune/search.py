@@ -59,7 +59,9 @@ class SeedAwareSearch(Searcher):
         super().__init__()
         self.cells, self.ledger, self.samples = cells, ledger, samples
         self.max_inflight, self.on_new, self.checkpoint_every = max(1, max_inflight), on_new, checkpoint_every
-        self.inner = [self._optuna(cell, kind, seed + i) for i, cell in enumerate(cells)]
+        # a cell with nothing to sample (a method without distributions) runs its one configuration once
+        self.inner = [self._optuna(cell, kind, seed + i) if cell.space else None for i, cell in enumerate(cells)]
+        self.quota = [samples if cell.space else 1 for cell in cells]
         self.drawn = [0] * len(cells)
         self.queue: list[tuple[int, dict]] = []  # (ledger index, trial config) waiting for a Tune trial
         self.samples_by_config: dict[str, dict] = {}  # config key -> {"cell", "id", "indices", "values"}
@@ -102,7 +104,7 @@ class SeedAwareSearch(Searcher):
             done = [known[i] for i in indices if i in known]
             if len(done) == len(indices):
                 finite = [v for v in done if v is not None and math.isfinite(v)]
-                if finite:
+                if finite and self.inner[cell] is not None:
                     self.inner[cell].add_evaluated_point(sampled, float(np.mean(finite)))
                 continue
             self.samples_by_config[key] = {"cell": cell, "id": None, "params": sampled, "indices": indices,
@@ -123,11 +125,11 @@ class SeedAwareSearch(Searcher):
         """Ask a cell's searcher for a new configuration and queue its seeds; False when none is left."""
         for _ in range(len(self.cells)):
             cell = next(self._round_robin)
-            if self.drawn[cell] >= self.samples:
+            if self.drawn[cell] >= self.quota[cell]:
                 continue
             sample_id = f"c{cell}-s{self.drawn[cell]}"
             self.drawn[cell] += 1
-            sampled = self.inner[cell].suggest(sample_id)
+            sampled = self.inner[cell].suggest(sample_id) if self.inner[cell] is not None else {}
             trials = self.cells[cell].trials(sampled, self.checkpoint_every)
             key = _config_key(trials[0])
             if key in self.samples_by_config:  # the searcher proposed a configuration it already has
@@ -165,6 +167,8 @@ class SeedAwareSearch(Searcher):
             return
         finite = [v for v in sample["values"].values() if v is not None and math.isfinite(v)]
         inner = self.inner[sample["cell"]]
+        if inner is None:
+            return
         for sample_id in [sample["id"], *sample.get("echoes", [])]:
             if sample_id is None:  # queued by a resume: the searcher learns it as an evaluated point
                 if finite:

@@ -211,3 +211,15 @@ def test_the_console_names_configurations_and_the_winners_and_points_at_the_resu
     assert "Ray dashboard:" in out
     winners = out[out.index("chosen configurations"):]
     assert re.search(r"sleepy on synthetic:default: #[0-9a-f]{6} \{.*\"epochs\": [12].*\} \(by validation\)", winners)
+
+
+def test_a_sweep_file_is_copied_into_the_sweep_folder(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text("methods: [sleepy]\ndatasets: [synthetic]\nseeds: [1]\nset:\n  epochs: [1]\n"
+                      "  seconds_per_epoch: [0]\nname: from-file\n")
+    command, env = _grid("--config", str(config), "--no-report", storage=tmp_path)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "from-file" / "sweep.yaml").read_text() == config.read_text()
+    ledger = json.loads((tmp_path / "from-file" / "sweep.json").read_text())
+    assert ledger["request"]["config_file"] == str(config.resolve()) and len(ledger["trials"]) == 1
