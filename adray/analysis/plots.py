@@ -20,6 +20,7 @@ figures are at least :data:`MIN_WIDTH` wide, so a sweep of one dataset still get
 from __future__ import annotations
 
 import csv
+import json
 import math
 import textwrap
 from pathlib import Path
@@ -354,3 +355,73 @@ def plot_cd(ranks: pd.Series, cd: float, path: Path, title: str) -> Path:
     ax.axis("off")
     ax.set_title(wrap(title, 7.1, 10), fontsize=10)
     return _save(fig, path, tight=True)
+
+
+# ---------------------------------------------------------------------------------------- searched sweeps
+
+def search_points(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per configuration whose seeds have all ended (ok or stopped): its cell, hyperparameters,
+    the seed mean of the validation criterion (``score``: AUC, or minus the loss where validation has no
+    anomaly, so higher is better), and when it ended (seconds since the sweep's first trial started)."""
+    runs = runs.dropna(subset=["method", "dataset", "setting_key", "config_id"])
+    runs = runs[~runs["status"].isin(("duplicate", "foreign"))]
+    if runs.empty:
+        return pd.DataFrame()
+    start = pd.to_numeric(runs["start_time"], errors="coerce").min()
+    rows = []
+    for (method, dataset, key, config), part in runs.groupby(["method", "dataset", "setting_key", "config_id"]):
+        if not part["status"].isin(("ok", "stopped")).all():
+            continue
+        auc = pd.to_numeric(part["val_auc"], errors="coerce")
+        loss = pd.to_numeric(part.get("val_loss"), errors="coerce") if "val_loss" in part else auc * np.nan
+        score, criterion = (auc.mean(), "validation AUC") if auc.notna().any() else (-loss.mean(), "-validation loss")
+        rows.append({"method": method, "dataset": dataset, "setting_key": key, "group": part["group"].iloc[0],
+                     "config_id": config, "params": part["params"].iloc[0], "score": score, "criterion": criterion,
+                     "stopped": bool((part["status"] == "stopped").any()),
+                     "ended": pd.to_numeric(part["end_time"], errors="coerce").max() - start})
+    return pd.DataFrame(rows).sort_values("ended", kind="mergesort").reset_index(drop=True) if rows else \
+        pd.DataFrame()
+
+
+def plot_search_progress(points: pd.DataFrame, path: Path, title: str, colour: dict) -> Path | None:
+    """Best-so-far seed-mean validation score against configurations finished and against time."""
+    if points.empty:
+        return None
+    fig, axes, top = _panels(2, title, legend_rows=1)
+    handles = {}
+    for (method, dataset), part in points.groupby(["method", "dataset"], sort=True):
+        # a configuration stopped early was judged on its seeds' intermediate scores: it never counts as the best
+        best = part["score"].where(~part["stopped"]).cummax().ffill().to_numpy()
+        label = f"{method} on {dataset}"
+        axes[0].step(np.arange(1, len(part) + 1), best, where="post", color=colour.get(method), label=label)
+        handles[label] = axes[1].step(part["ended"].to_numpy() / 60, best, where="post", color=colour.get(method))[0]
+        stopped = part["stopped"].to_numpy()
+        axes[0].scatter(np.arange(1, len(part) + 1)[stopped], part["score"].to_numpy()[stopped], marker="x",
+                        color=colour.get(method), s=16)
+    criterion = points["criterion"].iloc[0]
+    axes[0].set(xlabel="configurations finished", ylabel=f"best seed-mean {criterion}")
+    axes[0].xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    axes[1].set(xlabel="minutes since the first trial", ylabel=f"best seed-mean {criterion}")
+    _figure_legend(fig, list(handles.values()), list(handles), top)
+    return _save(fig, path)
+
+
+def plot_search_params(points: pd.DataFrame, path: Path, title: str, colour: dict) -> Path | None:
+    """The seed-mean validation score of every configuration against each numeric hyperparameter that
+    varies (one small panel each; log scale where the values span more than a factor of 20)."""
+    if points.empty:
+        return None
+    params = pd.DataFrame([json.loads(p) for p in points["params"]], index=points.index)
+    varying = [c for c in params.columns if params[c].map(lambda v: isinstance(v, int | float)).all()
+               and params[c].nunique() > 1]
+    if not varying:
+        return None
+    fig, axes, _ = _panels(len(varying), title)
+    for ax, name in zip(axes, varying, strict=True):
+        for method, part in points.groupby("method"):
+            ax.scatter(params.loc[part.index, name], part["score"], s=14, color=colour.get(method), label=method)
+        values = params[name].astype(float)
+        if values.min() > 0 and values.max() / values.min() > 20:
+            ax.set_xscale("log")
+        ax.set(xlabel=name, ylabel=f"seed-mean {points['criterion'].iloc[0]}")
+    return _save(fig, path)

@@ -180,7 +180,8 @@ def make_report(sweep_dir, reference: str | None = None, metric: str = "auc", fm
         _write_csv(report_dir / "metrics.csv", frame, files)
         _write_text(report_dir / "metrics.md", tables_mod.metrics_markdown(frame, side_by_side), files)
 
-    figures = _plots(report_dir, merged, per_seed, comparison, metric, files, warnings) if plots else []
+    searched = _searched(runs, folders)
+    figures = _plots(report_dir, merged, per_seed, comparison, metric, files, warnings, searched) if plots else []
 
     picked = chosen_frame(selected, chosen)
     files.append(_summary(report_dir, name, runs, counts, reference, metric, files, warnings, problems,
@@ -211,7 +212,16 @@ def _problem_line(counts: dict, flagged: int) -> str:
     return "trials: " + ", ".join(parts) + "; listed in problems.csv"
 
 
-def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings) -> list[page_mod.Figure]:
+def _searched(runs: pd.DataFrame, folders: list[Path]) -> pd.DataFrame | None:
+    """The runs of a searched sweep (a searcher chose its configurations), for the search plots; else None."""
+    from adray.sweep.ledger import read_ledger
+
+    ledgers = [read_ledger(f) for f in folders]
+    return runs if any(b is not None and b.request.get("search", "grid") != "grid" for b in ledgers) else None
+
+
+def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings,
+           searched=None) -> list[page_mod.Figure]:
     """Every plot per setting group; a plot that fails becomes a warning, never a lost report.
     Returns what the page shows: each plot drawn, and each one not drawn with the reason."""
     figures = []
@@ -230,6 +240,14 @@ def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings) ->
         jobs = [("ROC curves on the test split: mean over seeds, band ± 1 std", roc),
                 (f"validation {metric} over training: mean over seeds", history),
                 (f"test {metric} of each seed of the chosen configurations", spread)]
+        if searched is not None:
+            points = plots_mod.search_points(searched[searched["group"] == group])
+            jobs += [("the search: best seed-mean validation score so far (x: stopped early)",
+                      partial(plots_mod.plot_search_progress, points, folder / f"search_{slug}.png",
+                              f"best configuration so far ({group})", colour)),
+                     ("the search: seed-mean validation score against each hyperparameter",
+                      partial(plots_mod.plot_search_params, points, folder / f"params_{slug}.png",
+                              f"validation score of every configuration ({group})", colour))]
         cd = f"critical-difference diagram: average ranks of test {metric} and the Nemenyi critical difference"
         fr = comparison.friedman.get((metric, group))
         if fr is not None and fr.ranks is not None and math.isfinite(fr.p):  # only where the Friedman test ran

@@ -136,8 +136,11 @@ def test_searched_sweep_with_seed_aware_asha_on_real_ray(monkeypatch, tmp_path):
     assert len(ledger["configs"]) == 4 and len(ledger["trials"]) == 12  # 4 sampled configurations x 3 seeds
     counts = result.counts
     assert counts["ok"] + counts["stopped"] == 12 and counts["error"] == 0
-    report = make_report(tmp_path / "searched", plots=False)
+    report = make_report(tmp_path / "searched")
     assert report.counts["stopped"] == counts["stopped"]
+    for name in ("search", "params"):  # best-so-far and score-per-hyperparameter plots of a searched sweep
+        (png,) = (tmp_path / "searched" / "report" / "plots").glob(f"{name}_*.png")
+        assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 5000
     qualities = {c["config_id"]: c["params"]["quality"] for c in ledger["configs"]}
     import pandas as pd
 
