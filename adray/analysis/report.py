@@ -205,6 +205,8 @@ def _paper_metrics(runs: pd.DataFrame) -> list[str]:
 def _problem_line(counts: dict, flagged: int) -> str:
     parts = [f"{counts['error']} failed", f"{counts['incomplete']} incomplete (no, unreadable or damaged files)",
              f"{counts['not started']} not started"]
+    if counts["stopped"]:
+        parts.append(f"{counts['stopped']} stopped early with their configuration (a decision, not a failure)")
     if counts["duplicate"] or counts["foreign"]:
         parts.append(f"{counts['duplicate']} duplicate and {counts['foreign']} foreign folder(s) not counted")
     if flagged:
