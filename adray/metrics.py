@@ -34,8 +34,11 @@ def average_precision(y, scores) -> float:
 
 
 def roc(y, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(fpr, tpr, thresholds) of the ROC curve."""
-    fpr, tpr, thresholds = roc_curve(_binary(y), scores)
+    """(fpr, tpr, thresholds) of the ROC curve; three empty arrays when one class is absent (no curve)."""
+    y = _binary(y)
+    if y.min(initial=0) == y.max(initial=0):
+        return np.array([]), np.array([]), np.array([])
+    fpr, tpr, thresholds = roc_curve(y, np.asarray(scores, dtype=np.float64))
     return fpr, tpr, thresholds
 
 

@@ -3,7 +3,7 @@
     python sweeps/bench_report.py [--methods 5] [--datasets 20] [--configs 4] [--seeds 5] [--settings 5]
                                   [--artifact-datasets 4] [--keep]
 
-Generates a synthetic sweep (adray.analysis.fake: the real trial-file format, with failed and
+Generates a synthetic sweep (adray.testing.sweeps: the real trial-file format, with failed and
 incomplete trials; every ok trial has params.json, trial.json, metric.csv, history.csv, and the
 first ``--artifact-datasets`` datasets also roc.csv and scores.parquet) into a temporary folder,
 then times, each in a fresh process so the figures do not share caches or imports:
@@ -96,7 +96,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the generated sweep folder")
     args = parser.parse_args()
 
-    from adray.analysis.fake import make_fake_sweep
+    from adray.testing.sweeps import make_fake_sweep
 
     workdir = Path(tempfile.mkdtemp(prefix="adray-bench-report-"))
     sweep = workdir / "bench_sweep"

@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "sweeps"))
 
 from benchlib import print_table, write_csv  # noqa: E402
 
-PLUGIN = "sleepy=adray.detectors.testing:Sleepy"
+PLUGIN = "sleepy=adray.testing.detectors:Sleepy"
 NOOP = {"epochs": [1], "seconds_per_epoch": [0.0]}
 
 

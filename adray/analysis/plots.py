@@ -1,4 +1,5 @@
-"""PNG plots of a sweep (matplotlib, Agg backend): ROC curves, metric over training, spread, CD diagram.
+"""PNG plots of a sweep (matplotlib figures drawn without pyplot): ROC curves, metric over training, spread,
+CD diagram, and for searched sweeps the search's progress.
 
 Why these four: the ROC curve is what the seeds' papers showed per dataset (SEEDS.md §0.2); the
 validation metric over training iterations is GANDI's "AUC over training" (§5.2), where AUC was
@@ -26,13 +27,14 @@ import textwrap
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg")  # no display needed, and never a GUI backend in a worker
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from adray import artifacts  # noqa: E402
+from adray import artifacts, metrics
 
 FPR_GRID = np.linspace(0.0, 1.0, 201)
 DPI = 100
@@ -46,7 +48,7 @@ _LINE = 0.24  # inches per line of title or figure legend at these sizes
 
 def colours(methods) -> dict[str, tuple]:
     """A fixed colour per method (sorted names), the same in every plot."""
-    cmap = plt.get_cmap("tab10" if len(methods) <= 10 else "tab20")
+    cmap = matplotlib.colormaps["tab10" if len(methods) <= 10 else "tab20"]
     return {m: cmap(i % cmap.N) for i, m in enumerate(sorted(methods))}
 
 
@@ -72,7 +74,9 @@ def _panels(n: int, title: str, legend_rows: int = 0):
     title = wrap(title, width - 0.4)
     top_inches = 0.3 + _LINE * (title.count("\n") + 1 + legend_rows) + 0.25
     height = PANEL[1] * rows + top_inches
-    fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
+    # a bare Figure, not pyplot: drawing a report never changes the caller's matplotlib backend (a notebook's)
+    fig = Figure(figsize=(width, height))
+    axes = fig.subplots(rows, cols, squeeze=False)
     side = (width - PANEL[0] * cols) / 2  # a lone panel is centred, not stretched
     fig.subplots_adjust(left=(side + 0.75) / width, right=1 - (side + 0.2) / width,
                         bottom=0.55 / height, top=1 - top_inches / height, wspace=0.32, hspace=0.5)
@@ -94,25 +98,10 @@ def _save(fig, path: Path, tight: bool = False) -> Path:
     if tight:
         fig.tight_layout()
     fig.savefig(path, dpi=DPI)
-    plt.close(fig)
     return path
 
 
 # ------------------------------------------------------------------------------------------------ ROC
-
-def roc_from_scores(labels, scores) -> tuple[np.ndarray, np.ndarray]:
-    """(fpr, tpr) of a score vector, higher = more anomalous; empty arrays when one class is absent."""
-    labels, scores = np.asarray(labels, dtype=float), np.asarray(scores, dtype=float)
-    positives, negatives = labels.sum(), len(labels) - labels.sum()
-    if positives == 0 or negatives == 0:
-        return np.array([]), np.array([])
-    order = np.argsort(-scores, kind="mergesort")
-    s, y = scores[order], labels[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # last index of each distinct score
-    tps = np.cumsum(y)[last]
-    fps = last + 1 - tps
-    return np.r_[0.0, fps / negatives], np.r_[0.0, tps / positives]
-
 
 def trial_roc(trial_dir: Path, split: str = "test") -> tuple[np.ndarray, np.ndarray] | None:
     """A trial's ROC curve from roc.csv, else from scores.parquet; None when neither is usable."""
@@ -127,7 +116,7 @@ def trial_roc(trial_dir: Path, split: str = "test") -> tuple[np.ndarray, np.ndar
     try:
         scores = pd.read_parquet(trial_dir / artifacts.SCORES, columns=["split", "label", "score"])
         scores = scores[scores["split"] == split]
-        fpr, tpr = roc_from_scores(scores["label"], scores["score"])
+        fpr, tpr, _ = metrics.roc(scores["label"], scores["score"])
         return (fpr, tpr) if len(fpr) else None
     except (OSError, ValueError, KeyError, ImportError):
         return None
@@ -244,13 +233,13 @@ def plot_history(per_seed: pd.DataFrame, column: str, path: Path, title: str, co
         return None
     units = sorted({u for u, _ in series})
     methods = sorted({m for _, m in series})
-    handles = [plt.Line2D([], [], color=colour.get(m), lw=2) for m in methods]
+    handles = [Line2D([], [], color=colour.get(m), lw=2) for m in methods]
     labels = list(methods)
     if any(frame.shape[1] > 1 for frame in series.values()):
-        handles.append(plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.25, lw=0))
+        handles.append(Rectangle((0, 0), 1, 1, color="grey", alpha=0.25, lw=0))
         labels.append("band: ± 1 std over seeds")
     if any(len(x) for x in stages.values()):
-        handles.append(plt.Line2D([], [], color="black", ls=":", lw=1))
+        handles.append(Line2D([], [], color="black", ls=":", lw=1))
         labels.append("stage change (e.g. A3: target -> alarm)")
     width = max(MIN_WIDTH, PANEL[0] * min(MAX_COLS, len(units)))
     fig, axes, top = _panels(len(units), title, legend_rows=_legend_layout(len(handles), width)[1])
@@ -283,7 +272,8 @@ def plot_spread(per_seed: pd.DataFrame, column: str, path: Path, title: str, col
     units, methods = sorted(data["unit"].unique()), sorted(data["method"].unique())
     width = 0.8 / len(methods)
     inches = max(MIN_WIDTH, 0.35 * len(units) * len(methods) + 2)
-    fig, ax = plt.subplots(figsize=(inches, 4.2))
+    fig = Figure(figsize=(inches, 4.2))
+    ax = fig.subplots()
     rng = np.random.default_rng(0)
     grouped = {k: v[column].to_numpy(float) for k, v in data.groupby(["unit", "method"])}
     for j, method in enumerate(methods):
@@ -330,7 +320,8 @@ def plot_cd(ranks: pd.Series, cd: float, path: Path, title: str) -> Path:
     """Demšar's critical-difference diagram: average ranks on an axis (1 = best), CD bar, cliques."""
     ordered = ranks.sort_values()
     k = len(ordered)
-    fig, ax = plt.subplots(figsize=(7.5, 1.6 + 0.28 * k))
+    fig = Figure(figsize=(7.5, 1.6 + 0.28 * k))
+    ax = fig.subplots()
     lo, hi = 1, max(k, 2)
     ax.set_xlim(lo - 0.5, hi + 0.5)
     top = 0.0

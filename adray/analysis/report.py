@@ -24,7 +24,6 @@ import pandas as pd
 
 from adray import __version__, artifacts
 from adray.analysis import page as page_mod
-from adray.analysis import plots as plots_mod
 from adray.analysis import tables as tables_mod
 from adray.analysis.collect import METRICS, REPORT_DIR, STATUSES, collect, group_order, looks_like_sweep
 from adray.analysis.combine import collect_sweeps
@@ -226,6 +225,8 @@ def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings,
            searched=None) -> list[page_mod.Figure]:
     """Every plot per setting group; a plot that fails becomes a warning, never a lost report.
     Returns what the page shows: each plot drawn, and each one not drawn with the reason."""
+    from adray.analysis import plots as plots_mod  # matplotlib only when plots are drawn
+
     figures = []
     folder = report_dir / "plots"
     colour = plots_mod.colours(merged["method"].unique())
@@ -287,6 +288,8 @@ def _remove_stale(report_dir: Path, files: list[Path]) -> None:
 
 def _history(seeds, metric, path, group, colour):
     """The validation metric over training; val_auc when the histories do not record val_<metric>."""
+    from adray.analysis import plots as plots_mod
+
     for column in dict.fromkeys((f"val_{metric}", "val_auc")):
         found = plots_mod.plot_history(seeds, column, path, f"{column} over training ({group})", colour)
         if found is not None:

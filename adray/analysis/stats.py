@@ -32,11 +32,6 @@ from scipy import stats as st
 
 ALPHA = 0.05
 MIN_FRIEDMAN_DATASETS = 5
-# Nemenyi q_alpha at alpha = 0.05: studentized range quantile / sqrt(2) (Demšar 2006, Table 5 for k <= 10;
-# k > 10 from scipy.stats.studentized_range.ppf(0.95, k, inf) / sqrt(2), rounded as Demšar did)
-Q_ALPHA_005 = {2: 1.960, 3: 2.343, 4: 2.569, 5: 2.728, 6: 2.850, 7: 2.949, 8: 3.031, 9: 3.102, 10: 3.164,
-               11: 3.219, 12: 3.268, 13: 3.313, 14: 3.354, 15: 3.391, 16: 3.426, 17: 3.458, 18: 3.489,
-               19: 3.517, 20: 3.544}
 _DIFF_DECIMALS = 12  # differences are rounded first, as scipy advises, so float noise is not a "difference"
 
 ACROSS, SEEDS, FRIEDMAN = "wilcoxon across datasets", "wilcoxon over seeds", "friedman"
@@ -105,9 +100,7 @@ def holm(pvalues) -> np.ndarray:
 
 
 def q_alpha(k: int) -> float:
-    """Nemenyi's q at alpha 0.05 for k methods."""
-    if k in Q_ALPHA_005:
-        return Q_ALPHA_005[k]
+    """Nemenyi's q at alpha 0.05 for k methods: the studentized range quantile over sqrt(2) (Demšar 2006)."""
     return float(st.studentized_range.ppf(1 - ALPHA, k, np.inf) / math.sqrt(2))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adray.analysis.fake import fake_setting, make_fake_sweep, metric_dict, write_fake_trial, write_ray_files
+from adray.testing.sweeps import fake_setting, make_fake_sweep, metric_dict, write_fake_trial, write_ray_files
 
 
 class Sweep:

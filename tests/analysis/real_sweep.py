@@ -13,7 +13,7 @@ from adray.sweep.request import SweepRequest, expand_trials, parse_set
 from adray.sweep.trial import run_trial
 
 # "baseline" is the same fast detector under another name: a second method for merged reports
-DETECTORS = "sleepy=adray.detectors.testing:Sleepy,baseline=adray.detectors.testing:SleepySemi"
+DETECTORS = "sleepy=adray.testing.detectors:Sleepy,baseline=adray.testing.detectors:SleepySemi"
 
 
 def write_real_sweep(folder: Path, methods=("sleepy",), datasets=("synthetic",), seeds=(1, 2, 3),

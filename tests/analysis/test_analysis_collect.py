@@ -10,8 +10,8 @@ import pytest
 
 from adray import artifacts
 from adray.analysis.collect import METRICS, collect, find_trials
-from adray.analysis.fake import make_fake_sweep
 from adray.errors import AdrayError
+from adray.testing.sweeps import make_fake_sweep
 
 
 def test_one_row_per_trial_with_the_documented_columns(sweep):

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from adray.analysis.fake import make_fake_sweep
+from adray.testing.sweeps import make_fake_sweep
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
@@ -14,7 +14,7 @@ def _python(code: str) -> subprocess.CompletedProcess:
 
 
 def test_importing_the_analysis_loads_neither_ray_nor_torch():
-    code = ("import sys; import adray.analysis, adray.analysis.report, adray.analysis.plots, adray.analysis.fake; "
+    code = ("import sys; import adray.analysis, adray.analysis.report, adray.analysis.plots, adray.testing.sweeps; "
             "from adray.analysis import make_report; import adray.cli; "
             "print(sorted(m for m in ('ray', 'torch') if m in sys.modules))")
     result = _python(code)
@@ -53,3 +53,13 @@ def test_cli_report_unknown_reference_exit_2(tmp_path):
     result = _adray("report", str(fake.path), "--reference", "nope")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "methods present: ae, deepsvdd, iforest" in result.stderr
+
+
+def test_a_report_with_plots_leaves_the_callers_matplotlib_backend_alone(tmp_path):
+    make_fake_sweep(tmp_path / "s", methods=("ae", "iforest"), datasets=("d1",), n_configs=1, seeds=(1, 2))
+    code = ("import matplotlib; matplotlib.use('svg'); import adray.analysis.report as r, sys; "
+            "assert 'matplotlib.pyplot' not in sys.modules; "
+            f"r.make_report({str(tmp_path / 's')!r}); print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules)")
+    result = _python(code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ["svg", "False"]

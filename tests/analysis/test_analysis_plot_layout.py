@@ -10,8 +10,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from real_sweep import DETECTORS, write_real_sweep
 
 from adray.analysis import plots
-from adray.analysis.fake import make_fake_sweep
 from adray.analysis.report import make_report
+from adray.testing.sweeps import make_fake_sweep
 
 
 @pytest.fixture

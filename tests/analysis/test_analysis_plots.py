@@ -25,15 +25,18 @@ def test_every_plot_of_the_report_is_a_png(generated_report):
     assert set(names) <= {p.name for p in generated_report.files}
 
 
-def test_roc_from_scores_matches_sklearn():
-    metrics = pytest.importorskip("sklearn.metrics")
+def test_a_trial_without_roc_csv_gets_its_curve_from_its_scores(tmp_path):
+    from adray import artifacts, metrics
+
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, 300)
     scores = np.round(rng.normal(size=300) + labels, 1)  # ties on purpose
-    fpr, tpr = plots.roc_from_scores(labels, scores)
-    ref_fpr, ref_tpr, _ = metrics.roc_curve(labels, scores, drop_intermediate=False)
-    assert fpr == pytest.approx(ref_fpr) and tpr == pytest.approx(ref_tpr)
-    assert len(plots.roc_from_scores([0, 0], [0.1, 0.2])[0]) == 0
+    pd.DataFrame({"split": "test", "row": np.arange(300), "label": labels, "class": "x", "score": scores}).to_parquet(
+        tmp_path / artifacts.SCORES)
+    fpr, tpr = plots.trial_roc(tmp_path)
+    ref_fpr, ref_tpr, _ = metrics.roc(labels, scores)
+    assert fpr == pytest.approx(ref_fpr) and tpr == pytest.approx(ref_tpr) and fpr[-1] == tpr[-1] == 1.0
+    assert len(metrics.roc([0, 0], [0.1, 0.2])[0]) == 0  # one class: no curve, not an error
 
 
 def test_vertical_averaging_on_the_common_fpr_grid():

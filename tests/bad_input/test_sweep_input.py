@@ -11,7 +11,7 @@ from adray.sweep.ledger import LEDGER_FILE, Ledger, write_ledger
 from adray.sweep.request import SweepRequest, expand_trials, parse_set
 
 REPO = Path(__file__).resolve().parents[2]
-PLUGIN = "sleepy=adray.detectors.testing:Sleepy"
+PLUGIN = "sleepy=adray.testing.detectors:Sleepy"
 
 
 def grid(*args, storage):

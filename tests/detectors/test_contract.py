@@ -8,13 +8,13 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import with_known_anomalies
 from sklearn.base import clone
 
 from adray import detectors
 from adray.detectors import NotFittedError
 from adray.errors import AdrayError, UnknownNameError
 from adray.metrics import auc
-from conftest import with_known_anomalies
 
 # Extra hyperparameters on top of smoke_params for methods that need a few more epochs to learn the toy.
 LEARN_PARAMS: dict[str, dict] = {

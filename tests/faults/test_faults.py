@@ -26,7 +26,7 @@ from adray.tune.runner import run_sweep  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.fault]
 REPO = Path(__file__).resolve().parents[2]
-PLUGIN = "sleepy=adray.detectors.testing:Sleepy"
+PLUGIN = "sleepy=adray.testing.detectors:Sleepy"
 
 
 def start_cluster(monkeypatch, *worker_cpus, **env) -> Cluster:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.fault
 
 @pytest.fixture(autouse=True)
 def sleepy_registered(monkeypatch):
-    monkeypatch.setenv("ADRAY_DETECTORS", "sleepy=adray.detectors.testing:Sleepy")
+    monkeypatch.setenv("ADRAY_DETECTORS", "sleepy=adray.testing.detectors:Sleepy")
 
 
 def write_sweep(folder, seeds=(1, 2, 3), sets=("epochs=1,2", "seconds_per_epoch=0"), name="s", run=None):

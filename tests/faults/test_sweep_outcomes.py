@@ -26,7 +26,7 @@ from adray.sweep.ledger import read_ledger  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.fault]
 REPO = Path(__file__).resolve().parents[2]
-PLUGIN = "sleepy=adray.detectors.testing:Sleepy"
+PLUGIN = "sleepy=adray.testing.detectors:Sleepy"
 
 
 @pytest.fixture(scope="module")

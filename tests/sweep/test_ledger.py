@@ -11,7 +11,7 @@ from adray.sweep.request import SweepRequest, expand_trials, parse_set
 
 @pytest.fixture(autouse=True)
 def sleepy_registered(monkeypatch):
-    monkeypatch.setenv("ADRAY_DETECTORS", "sleepy=adray.detectors.testing:Sleepy")
+    monkeypatch.setenv("ADRAY_DETECTORS", "sleepy=adray.testing.detectors:Sleepy")
 
 
 def _request(seeds=(1, 2), **overrides) -> SweepRequest:

@@ -13,7 +13,7 @@ from adray.sweep.trial import TrialConfig, minmax_scale, run_trial
 
 @pytest.fixture(autouse=True)
 def sleepy_registered(monkeypatch):
-    monkeypatch.setenv("ADRAY_DETECTORS", "sleepy=adray.detectors.testing:Sleepy")
+    monkeypatch.setenv("ADRAY_DETECTORS", "sleepy=adray.testing.detectors:Sleepy")
 
 
 def _config(method="iforest", params=None, dataset="synthetic", checkpoint_every=1):
@@ -123,8 +123,8 @@ def test_trial_json_records_each_artifact_size_and_a_cut_file_is_detected(tmp_pa
 
 
 def test_an_unsupervised_detector_is_not_given_known_anomalies_as_normal_rows(tmp_path, monkeypatch):
-    monkeypatch.setenv("ADRAY_DETECTORS", "sleepy=adray.detectors.testing:Sleepy,"
-                                          "semi=adray.detectors.testing:SleepySemi")
+    monkeypatch.setenv("ADRAY_DETECTORS", "sleepy=adray.testing.detectors:Sleepy,"
+                                          "semi=adray.testing.detectors:SleepySemi")
     setting = get_spec("synthetic").setting().with_(n_train_anomalies=20, p_contamination=0.05)
     params = {"epochs": 1, "seconds_per_epoch": 0}
     unsup = run_trial(TrialConfig("sleepy", "synthetic", setting, 110, params), load("synthetic"), tmp_path / "u",

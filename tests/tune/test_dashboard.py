@@ -25,7 +25,7 @@ pytest.importorskip("aiohttp", reason="the dashboard needs ray[default]")
 @pytest.fixture
 def running_sweep(tmp_path):
     token = secrets.token_hex(32)
-    env = {**os.environ, "ADRAY_DETECTORS": "sleepy=adray.detectors.testing:Sleepy", "RAY_AUTH_MODE": "token",
+    env = {**os.environ, "ADRAY_DETECTORS": "sleepy=adray.testing.detectors:Sleepy", "RAY_AUTH_MODE": "token",
            "RAY_AUTH_TOKEN": token, "RAY_USAGE_STATS_ENABLED": "0"}
     driver = subprocess.Popen(
         [sys.executable, str(REPO / "sweeps" / "grid.py"), "--method", "sleepy", "--dataset", "synthetic", "--seeds",

@@ -21,7 +21,7 @@ from adray.sweep.trial import TrialConfig  # noqa: E402
 from adray.tune.runner import run_sweep  # noqa: E402
 from adray.tune.search import SeedAwareASHA, SeedAwareSearch  # noqa: E402
 
-PLUGIN = "scripted=adray.detectors.testing:Scripted"
+PLUGIN = "scripted=adray.testing.detectors:Scripted"
 SEEDS = (1, 2, 3)
 # validation curves per seed (flat over epochs): A is best on the mean but worst on seed 3; B is lucky on seed 1
 CURVES = {"A": (0.80, 0.80, 0.62), "B": (0.95, 0.55, 0.55), "C": (0.70, 0.70, 0.70), "D": (0.60, 0.60, 0.60)}

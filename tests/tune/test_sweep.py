@@ -21,7 +21,7 @@ from adray.tune.runner import run_sweep  # noqa: E402
 
 pytestmark = pytest.mark.ray
 REPO = Path(__file__).resolve().parents[2]
-PLUGIN = "sleepy=adray.detectors.testing:Sleepy"
+PLUGIN = "sleepy=adray.testing.detectors:Sleepy"
 
 
 @pytest.fixture

@@ -10,11 +10,26 @@ import numpy as np
 import pytest
 import scipy.io
 from test_source_files import (
-    CC_HEADER, CENSUS_DATA, CENSUS_TEST, cc_row, cov_line, dsads_tree, mnist_files, upright_letters, write_idx,
+    CC_HEADER,
+    CENSUS_DATA,
+    CENSUS_TEST,
+    cc_row,
+    cov_line,
+    dsads_tree,
+    mnist_files,
+    upright_letters,
+    write_idx,
 )
 from test_source_files import write as write_lines
 from test_source_traffic import (
-    DARKNET_HEADER, DARKNET_ROWS, URL_HEADER, URL_ROWS, doh_files, ids_files, kdd_files, write,
+    DARKNET_HEADER,
+    DARKNET_ROWS,
+    URL_HEADER,
+    URL_ROWS,
+    doh_files,
+    ids_files,
+    kdd_files,
+    write,
 )
 
 from adray.cli import main

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm, rankdata
 
-from adray import artifacts
+from adray import artifacts, metrics
 
 RAY_FILES = ("tuner.pkl", ".validate_storage_marker", "experiment_state-2025-05-01_12-00-00.json",
              "basic-variant-state-2025-05-01_12-00-00.json")
@@ -75,13 +75,8 @@ def _ap(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def _roc(split: str, labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
-    order = np.argsort(-scores, kind="mergesort")
-    s, y = scores[order], labels[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
-    tps = np.cumsum(y)[last]
-    fps = last + 1 - tps
-    return pd.DataFrame({"split": split, "fpr": np.r_[0.0, fps / (len(y) - y.sum())],
-                         "tpr": np.r_[0.0, tps / y.sum()], "threshold": np.r_[np.inf, s[last]]})
+    fpr, tpr, threshold = metrics.roc(labels, scores)
+    return pd.DataFrame({"split": split, "fpr": fpr, "tpr": tpr, "threshold": threshold})
 
 
 def scores_for(auc: float, n: int, rng: np.random.Generator, p_anomaly: float = 0.1):

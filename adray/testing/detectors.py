@@ -1,7 +1,7 @@
 """Fake detectors for orchestration tests (TimeEval's ``DeviatingFromMean`` idea): fast, real scores,
 and controllable failures. Register them for a sweep with ``ADRAY_DETECTORS`` (see the registry):
 
-    ADRAY_DETECTORS="sleepy=adray.detectors.testing:Sleepy"
+    ADRAY_DETECTORS="sleepy=adray.testing.detectors:Sleepy"
 
 ``Sleepy`` scores by the distance to the training mean (so it separates shifted anomalies), sleeps
 ``seconds_per_epoch`` per epoch, appends one line per epoch it runs to ``log_path``, and can fail on
