@@ -204,7 +204,8 @@ def run_sweep(request: SweepRequest) -> SweepResult:
             if request.config_file:  # every result records exactly what produced it
                 write_text(sweep_dir / SWEEP_FILE, Path(request.config_file).read_text())
         start = time.time()
-        guard = _run_tuner(request, ledger, todo, cells, datasets, sweep_dir, root, name)
+        with tune_environment():
+            guard = _run_tuner(request, ledger, todo, cells, datasets, sweep_dir, root, name)
         counts = Counter(statuses(sweep_dir, ledger).values()) if local else Counter()
         outcome, detail = guard.outcome()
         if outcome == COMPLETE and local and sum(counts.get(s, 0) for s in FINAL) < len(ledger):
@@ -219,16 +220,35 @@ def run_sweep(request: SweepRequest) -> SweepResult:
     return result
 
 
+# what Ray and Tune are told through the environment while a sweep runs (restored afterwards; a value the
+# user set wins, except the SIGINT handler, which adray's guard replaces)
+TUNE_ENVIRONMENT = {
+    "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "1",  # CPU-only trials must not see GPUs
+    "RAY_AIR_NEW_OUTPUT": "0",  # Tune's classic progress table
+    "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
+    # Tune's experiment state is never read back (resume uses the ledger): save it rarely, so the driver does
+    # not rewrite a large file while it should be scheduling trials
+    "TUNE_GLOBAL_CHECKPOINT_S": "300",
+}
+
+
+@contextlib.contextmanager
+def tune_environment():
+    saved = dict(os.environ)
+    for key, value in TUNE_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"  # adray's guard handles SIGINT (and SIGTERM) itself
+    try:
+        yield
+    finally:
+        for key in set(os.environ) - set(saved):
+            del os.environ[key]
+        os.environ.update(saved)
+
+
 def _run_tuner(request, ledger, todo, cells, datasets, sweep_dir, root, name):
     """Start Ray if needed and run the trials ``todo`` (``--tuner-size`` at a time), or the search over
     ``cells``; returns the guard that watched the run."""
-    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "1")  # CPU-only trials must not see GPUs
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # keep Tune's classic progress table
-    os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
-    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"  # adray's guard handles SIGINT (and SIGTERM) itself
-    # Tune's experiment state is never read back (resume uses the ledger): save it rarely, so the driver
-    # does not rewrite a large file while it should be scheduling trials
-    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "300")
     import ray
     from ray import tune
 

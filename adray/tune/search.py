@@ -74,11 +74,12 @@ class SeedAwareSearch(Searcher):
         import optuna
         from ray.tune.search.optuna import OptunaSearch
 
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # not one "study created" line per cell
         metric, mode = objective(cell)
         sampler = optuna.samplers.RandomSampler(seed=seed) if kind == "random" else \
             optuna.samplers.TPESampler(seed=seed)
-        return OptunaSearch(space={k: d.to_tune() for k, d in cell.space.items()}, metric=metric, mode=mode,
-                            sampler=sampler)
+        space = OptunaSearch.convert_search_space({k: d.to_tune() for k, d in cell.space.items()})
+        return OptunaSearch(space=space, metric=metric, mode=mode, sampler=sampler)
 
     def _cell_of(self, trial) -> int | None:
         """The cell a ledger trial belongs to (its method, dataset, setting and fixed values)."""
