@@ -77,7 +77,7 @@ def main() -> None:
             run("grid", folder, args.seeds, args.epochs, GRID),
             run("random", folder, args.seeds, args.epochs, SPACE, search="random", samples=args.samples),
             run("tpe", folder, args.seeds, args.epochs, SPACE, search="optuna", samples=args.samples),
-            run("tpe+asha", folder, args.seeds, args.epochs, SPACE, search="optuna", samples=args.samples,
+            run("tpe-asha", folder, args.seeds, args.epochs, SPACE, search="optuna", samples=args.samples,
                 scheduler="asha"),
         ]
     finally:

@@ -99,7 +99,7 @@ class SweepResult:
 
 # ---- planning -------------------------------------------------------------------------------------
 def default_name(request: SweepRequest) -> str:
-    methods = "+".join(request.methods).replace(":", "-")
+    methods = "-".join(request.methods).replace(":", "-")
     return f"{methods}_{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
