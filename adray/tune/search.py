@@ -116,6 +116,12 @@ class SeedAwareSearch(Searcher):
         trial = self.ledger.trial(index).to_dict()
         return {"i": index, "t": {k: trial[k] for k in ("method", "dataset", "setting", "seed", "params")}}
 
+    def save(self, checkpoint_path: str) -> None:
+        """Nothing to save: a resume rebuilds the search from the ledger and the trial folders."""
+
+    def restore(self, checkpoint_path: str) -> None:
+        """See save."""
+
     def set_search_properties(self, metric, mode, config, **spec) -> bool:
         return True  # the metric and mode are per cell (see objective)
 
