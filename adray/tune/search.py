@@ -60,7 +60,8 @@ class SeedAwareSearch(Searcher):
         self.cells, self.ledger, self.samples = cells, ledger, samples
         self.max_inflight, self.on_new, self.checkpoint_every = max(1, max_inflight), on_new, checkpoint_every
         # a cell with nothing to sample (a method without distributions) runs its one configuration once
-        self.inner = [self._optuna(cell, kind, seed + i) if cell.space else None for i, cell in enumerate(cells)]
+        self.inner = [self._optuna(cell, kind, seed + i, samples) if cell.space else None
+                      for i, cell in enumerate(cells)]
         self.quota = [samples if cell.space else 1 for cell in cells]
         self.drawn = [0] * len(cells)
         self.queue: list[tuple[int, dict]] = []  # (ledger index, trial config) waiting for a Tune trial
@@ -70,14 +71,15 @@ class SeedAwareSearch(Searcher):
         self._resume(known or {})
 
     @staticmethod
-    def _optuna(cell: SearchCell, kind: str, seed: int):
+    def _optuna(cell: SearchCell, kind: str, seed: int, samples: int):
         import optuna
         from ray.tune.search.optuna import OptunaSearch
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # not one "study created" line per cell
         metric, mode = objective(cell)
+        # TPE starts from random draws (Optuna's default: 10); a third of a small budget, so that TPE models at all
         sampler = optuna.samplers.RandomSampler(seed=seed) if kind == "random" else \
-            optuna.samplers.TPESampler(seed=seed)
+            optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, min(10, samples // 3)))
         space = OptunaSearch.convert_search_space({k: d.to_tune() for k, d in cell.space.items()})
         return OptunaSearch(space=space, metric=metric, mode=mode, sampler=sampler)
 

@@ -99,7 +99,7 @@ class _Recorder:
 def test_the_searcher_is_told_the_mean_validation_metric_over_seeds_once_all_have_ended(monkeypatch):
     setting = get_spec("synthetic").setting()
     cell = SearchCell("scripted", "synthetic", setting, {}, {"quality": Distribution("uniform", (0.5, 0.9))}, SEEDS)
-    monkeypatch.setattr(SeedAwareSearch, "_optuna", staticmethod(lambda cell, kind, seed: _Recorder()))
+    monkeypatch.setattr(SeedAwareSearch, "_optuna", staticmethod(lambda cell, kind, seed, samples: _Recorder()))
     ledger = Ledger(name="s", request={})
     search = SeedAwareSearch([cell], ledger, samples=2, kind="optuna", seed=0, max_inflight=1, on_new=lambda i: None)
     configs = [search.suggest(f"t{k}") for k in range(3)]
