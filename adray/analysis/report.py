@@ -227,7 +227,7 @@ def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings,
     Returns what the page shows: each plot drawn, and each one not drawn with the reason."""
     from adray.analysis import plots as plots_mod  # matplotlib only when plots are drawn
 
-    figures = []
+    figures, planned = [], []
     folder = report_dir / "plots"
     colour = plots_mod.colours(merged["method"].unique())
     test = merged[merged["split"] == "test"]
@@ -256,12 +256,14 @@ def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings,
         if fr is not None and fr.ranks is not None and math.isfinite(fr.p):  # only where the Friedman test ran
             title = f"average rank, test {metric} over {fr.n_datasets} datasets ({group}); Friedman p={fr.p:.3g}"
             jobs.append((cd, partial(plots_mod.plot_cd, fr.ranks, fr.cd, folder / f"cd_{slug}.png", title)))
-        for what, job in jobs:
-            try:
-                path = job()
-            except Exception as exc:  # noqa: BLE001 - a broken plot must not cost the report
-                warnings.append(f"{what} ({group}) failed: {type(exc).__name__}: {exc}")
-                figures.append(page_mod.Figure(group, what, None, f"It failed: {type(exc).__name__}: {exc}"))
+        planned.append((group, cells, fr, cd, jobs))
+    results = iter(_draw([job for *_, jobs in planned for job in jobs]))
+    for group, cells, fr, cd, jobs in planned:
+        for what, _ in jobs:
+            path, failure = next(results)
+            if failure is not None:
+                warnings.append(f"{what} ({group}) failed: {failure}")
+                figures.append(page_mod.Figure(group, what, None, f"It failed: {failure}"))
                 continue
             if path is not None:
                 files.append(path)
@@ -274,6 +276,28 @@ def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings,
             why = "; ".join(fr.notes) if fr is not None and fr.notes else "no Friedman test for this group"
             figures.append(page_mod.Figure(group, cd, None, f"The Friedman test did not run: {why}."))
     return figures
+
+
+def _draw_one(job) -> tuple[Path | None, str | None]:
+    """Draw one plot: (its path or None when there is nothing to draw, the failure or None)."""
+    try:
+        return job[1](), None
+    except Exception as exc:  # noqa: BLE001 - a broken plot must not cost the report
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _draw(jobs: list) -> list[tuple[Path | None, str | None]]:
+    """Draw the plots, in parallel processes when there are many (drawing is most of a large report's
+    time); forked workers inherit the loaded data and modules, so they start at once."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(len(jobs), os.cpu_count() or 1, 8)
+    if workers < 2 or len(jobs) < 6 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_draw_one(job) for job in jobs]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(_draw_one, jobs))
 
 
 def _remove_stale(report_dir: Path, files: list[Path]) -> None:
