@@ -25,7 +25,9 @@ def low_rank(n_train=512, n_test=128, d=16, seed=0):
 def test_learns_structure_an_untrained_network_cannot_see():
     X, X_test, y_test = low_rank()
     reports = []
-    params = {"batch_size": 32, "dropout": 0.0, "hidden_dims": (8, 4)}
+    # batch 16 (twice the steps of batch 32): the trained AUC is 0.99-1.0 over 12 seeds; with batch 32 it
+    # was 0.88-1.0, and one seed in seven fell below 0.95
+    params = {"batch_size": 16, "dropout": 0.0, "hidden_dims": (8, 4)}
     trained = AutoEncoder(epochs=30, **params).fit(X, callbacks=[reports.append])
     untrained = AutoEncoder(epochs=0, **params).fit(X)
     assert auc(y_test, untrained.decision_function(X_test)) < 0.7

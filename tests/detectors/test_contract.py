@@ -8,13 +8,13 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import with_known_anomalies
 from sklearn.base import clone
 
 from adray import detectors
 from adray.detectors import NotFittedError
 from adray.errors import AdrayError, UnknownNameError
 from adray.metrics import auc
-from conftest import with_known_anomalies
 
 # A threshold on a trained model's AUC must hold on every CPU the suite runs on. Float rounding differs
 # between instruction sets, BLAS builds and thread counts, and a short training run amplifies it as much

@@ -11,7 +11,6 @@ from adray.detectors.gandi import GANDI
 from adray.detectors.gandi.loss import discriminator_loss, generator_loss
 from adray.detectors.gandi.network import Discriminator, Generator, MinibatchDiscrimination, minibatch_features
 from adray.errors import AdrayError
-from adray.metrics import auc
 from adray.tune.trial import prepare_arrays
 
 SMOKE = GANDI.smoke_params
