@@ -252,8 +252,8 @@ def test_gandi_1d_experiment_separates_a_shift_of_three():
             arrays["train"], X_val=X_val, y_val=y_val, seed=seed, callbacks=[reports.append])
         assert len(reports) == 10 and all("val_auc" in r for r in reports)
         best.append(max(r["val_auc"] for r in reports))
-    np.testing.assert_allclose(det.decision_function(X_val),  # equal up to the last bit of a float64
-                               np.concatenate([det.decision_function(rows) for rows in sets]), rtol=1e-12)
+    np.testing.assert_allclose(det.decision_function(X_val),  # up to float32 rounding (batch shapes differ)
+                               np.concatenate([det.decision_function(rows) for rows in sets]), rtol=1e-6)
     # measured over 30 seeds on AVX-512 and AVX2: each seed's best is 0.92-1.0 but for one that stalls at ~0.8
     assert np.median(best) > 0.85, best
 
