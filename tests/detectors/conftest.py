@@ -54,3 +54,21 @@ def toy() -> Toy:
 def toy_images() -> Toy:
     """Image-shaped (n, 8, 8)."""
     return make_toy(shape=(8, 8), seed=1)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Detector tests train tiny networks with one intra-op thread, as an adray trial does by default
+    (the trainable caps torch at the trial's CPU share).
+
+    Why: ops this small gain nothing from a second thread, while on a machine whose cores are busy
+    (a shared CI runner or workstation) OpenMP's waiting workers slowed single tests tenfold (AMSL's
+    temporal-structure test: 6.5 s with one thread, 72 s with two on a loaded 2-core machine). The
+    assertions themselves hold with any thread count (checked with 1 and 2).
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -173,9 +173,9 @@ def test_beats_a_trivial_score_on_digits(digits):
     det = A3(**DIGITS_PARAMS).fit(arrays["train"], y=split.y_train, X_val=arrays["val"], y_val=split.y_val,
                                   seed=0, callbacks=[reports.append])
     scores = det.decision_function(arrays["test"])
-    assert auc(split.y_test, scores) > 0.8  # a trivial score gives 0.5; ~0.94 with seeds 0/1
-    np.testing.assert_array_equal(
-        scores, A3(**DIGITS_PARAMS).fit(arrays["train"], y=split.y_train, seed=0).decision_function(arrays["test"]))
+    # a trivial score gives 0.5; 0.95-0.98 over 22 seeds. (Same-seed determinism is checked on the toys:
+    # 8 x 8 digits take the same dense target and alarm, so a second digits fit proved nothing more.)
+    assert auc(split.y_test, scores) > 0.8
     assert {r["stage"] for r in reports} == {"target", "alarm"} and all("val_auc" in r for r in reports)
 
 

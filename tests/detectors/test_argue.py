@@ -212,7 +212,8 @@ def test_beats_a_trivial_score_on_digits(digits, partitions):
         params["alarm_epochs"] = 20
     det = ARGUE(**params).fit(arrays["train"], y=split.y_train, subclass=split.subclass_train, seed=0)
     assert det.n_experts_ == (5 if partitions == "given" else 3)
-    assert auc(split.y_test, det.decision_function(arrays["test"])) > 0.8  # ~0.87-0.9 with seeds 0/1
+    # over 25 seeds the AUC is 0.72-0.93 (median ~0.86); the distance to the normal mean scores 0.53
+    assert auc(split.y_test, det.decision_function(arrays["test"])) > 0.7
 
 
 @pytest.mark.parametrize(("partitions", "stop_stage"), [

@@ -290,10 +290,12 @@ def test_beats_a_trivial_score_on_digits():
     normal = train[split.y_train == 0].reshape(int((split.y_train == 0).sum()), -1)
     trivial = auc(split.y_test, np.linalg.norm(test.reshape(len(test), -1) - normal.mean(0), axis=1))
     start = time.perf_counter()
-    det = R2AD2(n_targets=1, alarm_dims="small", epochs=6, batch_size=32, learning_rate=2e-3, norm_momentum=0.5)
-    det.fit(train, split.y_train, seed=110)
-    score = auc(split.y_test, det.decision_function(test))
-    assert trivial < 0.75 and score > trivial + 0.1, (score, trivial, time.perf_counter() - start)
+    scores = []
+    for seed in range(3):  # median over seeds: 0.83-0.97 per seed (21 seeds measured), median ~0.92
+        det = R2AD2(n_targets=1, alarm_dims="small", epochs=4, batch_size=32, learning_rate=2e-3, norm_momentum=0.5)
+        det.fit(train, split.y_train, seed=seed)
+        scores.append(auc(split.y_test, det.decision_function(test)))
+    assert trivial < 0.75 and np.median(scores) > trivial + 0.1, (scores, trivial, time.perf_counter() - start)
 
 
 # ---------------------------------------------------------------- GPU
