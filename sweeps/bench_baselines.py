@@ -1,165 +1,251 @@
-"""Benchmark (issue 7): adray's AE, Deep-SVDD and DevNet next to PyOD's implementation of the same method.
+"""Benchmark: adray's baselines against PyOD's own detectors on real ODDS/ADBench tabular data.
 
-    python sweeps/bench_baselines.py [--dataset breast_cancer digits] [--epochs 20] [--batch-size 64]
-                                     [--device cpu cuda] [--seed 0] [--out results/bench/baselines.csv]
+    python sweeps/bench_baselines.py [--data-dir FOLDER] [--seeds 110 210 310] [--datasets NAME ...]
+                                     [--methods ae deepsvdd ...] [--out results/bench/baselines.csv]
 
-For every dataset (the embedded sets' default settings, scaled like a trial) and device, each pair is fitted
-side by side in one run with matched epochs and batch size, and the table gives seconds per epoch, test
-AUC, the ratio of epoch times (adray / PyOD) and the AUC difference (adray - PyOD):
+``--data-dir`` is a folder of ODDS (.mat) / ADBench (.npz) files (default: ``data/odds/`` of adray's data
+directory). Each file is read by adray's ODDS/ADBench reader (``odds:<stem>``), split by ``make_split`` in
+its default setting (``clean``: unsupervised, trained on normal rows only; 40% of the rows test, redrawn per
+seed) and scaled as a trial scales it (``prepare_arrays``: MinMax on the training rows). On those very
+arrays, in one process, it fits:
 
-- AE: ``ae`` vs ``pyod.models.auto_encoder.AutoEncoder`` (epoch_num, batch_size);
-- Deep-SVDD: ``deepsvdd`` (``pretrain_epochs`` = ``epochs`` = E: its time per epoch is over both stages)
-  vs ``pyod.models.deep_svdd.DeepSVDD`` (epochs = E, no AE pre-training);
-- DevNet: ``devnet`` with ``steps_per_epoch = ceil(n / batch)`` (one epoch sees n rows, as in PyOD) vs
-  ``pyod.models.devnet.DevNet`` (if the installed PyOD has it; it trains on the CPU whatever the device).
-  Note: PyOD 3.6.7's DevNet calls ``deviation_loss(outputs, labels)`` against its signature
-  ``deviation_loss(y_true, y_pred)`` (labels and scores swapped), draws no balanced batches and uses a
-  1000-unit layer for ``network_depth=2``; its AUC is therefore not the paper's method.
+- adray's ``ae``, ``deepsvdd``, ``deepsad``, ``iforest``, each with the first configuration of its default
+  sweep grid (``adray/tune/spaces.py``: one default per method, never tuned per dataset);
+- PyOD's ``AutoEncoder``, ``DeepSVDD``, ``IForest``, ``ECOD`` through adray's ``pyod:`` adapter with PyOD's
+  defaults (the seed as ``random_state``; ``n_features`` filled in by the adapter).
 
-The methods are not identical (PyOD standardises inputs and uses its own architectures and defaults);
-the comparison is of the same method family at the same training budget. Unsupervised methods get no
-labels; DevNet gets the setting's known anomalies (y = 1). CUDA rows run only where CUDA is available.
-Writes the rows to ``--out`` with the machine in every row.
+Pairs compared: ae / AutoEncoder, deepsvdd / DeepSVDD, deepsad / DeepSVDD (no labelled anomaly in this
+setting: Deep-SAD is Deep-SVDD with its own loss offset), iforest / IForest; ECOD is a reference column.
+Per pair: mean test AUC and AP of each side over datasets (each dataset the mean over seeds), the mean
+difference, the worst dataset, wins/ties/losses (a tie is a per-dataset mean difference within
+``TIE_MARGIN``) and the two-sided Wilcoxon signed-rank p-value over the per-dataset means.
+
+Results are cached: one CSV row per (dataset, method, seed) with the configuration and the data file's
+size and time stamp; a rerun skips the rows already there with the same configuration and data, so an
+interrupted run continues where it stopped. Writes ``--out`` (the rows) and ``<out>_summary.csv`` (the
+pairs), and prints Markdown tables. Torch runs on one CPU thread (``--threads``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import io
-import math
+import json
 import os
 import platform
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "sweeps"))
 
-from benchlib import print_table, write_csv  # noqa: E402
+ADRAY_METHODS = ["ae", "deepsvdd", "deepsad", "iforest"]
+PYOD_METHODS = ["pyod:AutoEncoder", "pyod:DeepSVDD", "pyod:IForest", "pyod:ECOD"]
+PAIRS = [("ae", "pyod:AutoEncoder"), ("deepsvdd", "pyod:DeepSVDD"), ("deepsad", "pyod:DeepSVDD"),
+         ("iforest", "pyod:IForest")]
+SEEDS = [110, 210, 310]
+TIE_MARGIN = 0.005  # |per-dataset mean AUC (AP) difference| up to this counts as a tie
+SETTING = "clean"
+COLUMNS = ["dataset", "method", "seed", "auc", "ap", "fit_s", "n_train", "n_test", "test_anomalies", "config",
+           "data_stamp"]
 
 
-def load_arrays(name: str):
+# ------------------------------------------------------------------------------------------ data
+def odds_folder(files_dir: Path, work: Path) -> Path:
+    """An adray data directory whose ``odds/`` links to the files of ``files_dir`` (any folder name)."""
+    odds = work / "odds"
+    odds.mkdir(parents=True, exist_ok=True)
+    for path in sorted(files_dir.iterdir()):
+        if path.suffix.lower() in (".npz", ".mat"):
+            (odds / path.name).symlink_to(path.resolve())
+    return work
+
+
+def stamp(path: Path) -> str:
+    info = path.stat()
+    return f"{info.st_size}-{int(info.st_mtime)}"
+
+
+def split_arrays(name: str, data_dir: Path, seed: int):
+    """(X_train, y_train, X_test, y_test) of ``odds:<name>``: default setting, scaled as in a trial."""
     from adray.data import get_spec, load, make_split
     from adray.sweep.trial import prepare_arrays
 
-    dataset = load(name)
-    split = make_split(dataset, get_spec(name).setting(), 0)
+    dataset = load(f"odds:{name}", data_dir)
+    split = make_split(dataset, get_spec(f"odds:{name}", data_dir).setting(SETTING), seed)
     arrays = prepare_arrays(dataset, split)
     return arrays["train"], split.y_train, arrays["test"], split.y_test
 
 
-def pairs(epochs: int, batch: int, n_train: int, device: str) -> list[tuple[str, callable, callable, int, int]]:
-    """(method, adray factory, PyOD factory or None, adray epochs, PyOD epochs)."""
-    from adray.detectors.ae import AutoEncoder
-    from adray.detectors.deepsvdd import DeepSVDD
-    from adray.detectors.devnet import DevNet
+# ------------------------------------------------------------------------------------------ methods
+def default_config(method: str) -> dict:
+    """adray: the first configuration of the method's default grid; PyOD: its own defaults (empty)."""
+    from adray.tune.spaces import default_grid
 
-    def pyod(module, cls, **kwargs):
-        try:
-            return getattr(__import__(f"pyod.models.{module}", fromlist=[cls]), cls), kwargs
-        except ImportError:
-            return None, kwargs
-
-    ae_cls, ae_kw = pyod("auto_encoder", "AutoEncoder", epoch_num=epochs, batch_size=batch, verbose=0,
-                         device=device)
-    svdd_cls, svdd_kw = pyod("deep_svdd", "DeepSVDD", epochs=epochs, batch_size=batch, verbose=0)
-    dev_cls, dev_kw = pyod("devnet", "DevNet", epochs=epochs, batch_size=batch, device=device)
-    steps = math.ceil(n_train / batch)
-    return [
-        ("AE", lambda: AutoEncoder(epochs=epochs, batch_size=batch), ae_cls and (lambda: ae_cls(**ae_kw)),
-         epochs, epochs),
-        ("Deep-SVDD", lambda: DeepSVDD(pretrain_epochs=epochs, epochs=epochs, batch_size=batch),
-         svdd_cls and (lambda n_features: svdd_cls(n_features=n_features, **svdd_kw)), 2 * epochs, epochs),
-        ("DevNet", lambda: DevNet(epochs=epochs, batch_size=batch, steps_per_epoch=steps),
-         dev_cls and (lambda: dev_cls(**dev_kw)), epochs, epochs),
-    ]
+    return {} if method.startswith("pyod:") else {k: v[0] for k, v in default_grid(method).items()}
 
 
-def timed(fit, *args, **kwargs) -> float:
-    """Seconds that ``fit(*args, **kwargs)`` takes (its prints swallowed: PyOD prints per-epoch lines)."""
+def run_one(method: str, config: dict, arrays, seed: int) -> dict:
+    from adray.detectors import build
+    from adray.metrics import auc, average_precision
+
+    X, y, X_test, y_test = arrays
+    detector = build(method, **config)
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        fit(*args, **kwargs)
-    return time.perf_counter() - start
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        detector.fit(X, y, seed=seed, device="cpu")
+        scores = detector.decision_function(X_test)
+    return {"auc": round(auc(y_test, scores), 5), "ap": round(average_precision(y_test, scores), 5),
+            "fit_s": round(time.perf_counter() - start, 2), "n_train": len(X), "n_test": len(X_test),
+            "test_anomalies": int(y_test.sum())}
 
 
-def bench(dataset: str, device: str, epochs: int, batch: int, seed: int) -> list[dict]:
+# ------------------------------------------------------------------------------------------ cache
+def read_rows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        return [r for r in csv.DictReader(fh) if all(r.get(c) not in (None, "") for c in ("config", "data_stamp"))]
+
+
+def write_rows(path: Path, rows: list[dict], fields: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)  # never a half-written cache
+
+
+def key(row: dict) -> tuple:
+    return row["dataset"], row["method"], int(row["seed"]), row["config"], row["data_stamp"]
+
+
+# ------------------------------------------------------------------------------------------ summary
+def per_dataset(rows: list[dict], metric: str):
+    """DataFrame dataset x method: the metric's mean over seeds."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    frame[metric] = frame[metric].astype(float)
+    return frame.groupby(["dataset", "method"])[metric].mean().unstack()
+
+
+def summarize(rows: list[dict], pairs) -> list[dict]:
     import numpy as np
+    from scipy.stats import wilcoxon
 
-    from adray.metrics import auc
-
-    X, y, X_test, y_test = load_arrays(dataset)
-    flat, flat_test = X.reshape(len(X), -1), X_test.reshape(len(X_test), -1)
-    rows = []
-    for method, make_adray, make_pyod, adray_epochs, pyod_epochs in pairs(epochs, batch, len(X), device):
-        semi = method == "DevNet"
-        det = make_adray()
-        seconds = timed(det.fit, X, y if semi else None, seed=seed, device=device)
-        row = {"dataset": dataset, "device": det.device_, "method": method, "epochs": epochs, "batch_size": batch,
-               "adray_s_per_epoch": round(seconds / adray_epochs, 4),
-               "adray_auc": round(auc(y_test, det.decision_function(X_test)), 4)}
-        if make_pyod is None:
-            row["note"] = "PyOD implementation not installed"
-        else:
-            import torch
-
-            torch.manual_seed(seed)
-            np.random.seed(seed)
-            model = make_pyod(flat.shape[1]) if method == "Deep-SVDD" else make_pyod()
-            seconds = timed(model.fit, *((flat, y) if semi else (flat,)))
-            row["pyod_s_per_epoch"] = round(seconds / pyod_epochs, 4)
-            row["pyod_auc"] = round(auc(y_test, np.asarray(model.decision_function(flat_test), dtype=float)), 4)
-            row["time_ratio"] = round(row["adray_s_per_epoch"] / row["pyod_s_per_epoch"], 2)
-            row["auc_diff"] = round(row["adray_auc"] - row["pyod_auc"], 4)
-        rows.append(row)
-        print(row, flush=True)
-    return rows
+    out = []
+    for metric in ("auc", "ap"):
+        table = per_dataset(rows, metric)
+        for ours, theirs in pairs:
+            if ours not in table or theirs not in table:
+                continue
+            both = table[[ours, theirs]].dropna()
+            diff = both[ours] - both[theirs]
+            p = float(wilcoxon(both[ours], both[theirs]).pvalue) if (diff != 0).any() else 1.0
+            out.append({
+                "metric": metric, "adray": ours, "pyod": theirs, "datasets": len(both),
+                "adray_mean": round(both[ours].mean(), 4), "pyod_mean": round(both[theirs].mean(), 4),
+                "diff": round(diff.mean(), 4), "worst_diff": round(diff.min(), 4),
+                "worst_dataset": diff.idxmin(), "wins": int((diff > TIE_MARGIN).sum()),
+                "ties": int((diff.abs() <= TIE_MARGIN).sum()), "losses": int((diff < -TIE_MARGIN).sum()),
+                "wilcoxon_p": float(np.round(p, 4)),
+            })
+    return out
 
 
-def warm_up() -> None:
-    """One tiny fit of each library first, so that no timed row pays torch's start-up costs."""
-    import numpy as np
+def markdown(rows: list[dict], summary: list[dict], methods: list[str]) -> str:
+    lines = []
+    for metric in ("auc", "ap"):
+        table = per_dataset(rows, metric)
+        cols = [m for m in methods if m in table]
+        lines += [f"Test {metric.upper()} (mean over seeds):", "",
+                  "| dataset | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+        for dataset, values in table[cols].iterrows():
+            lines.append(f"| {dataset} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
+        lines.append("| **mean** | " + " | ".join(f"**{table[c].mean():.3f}**" for c in cols) + " |")
+        lines.append("")
+    lines += ["| metric | adray | PyOD | adray mean | PyOD mean | diff | worst dataset (diff) | W/T/L | Wilcoxon p |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for s in summary:
+        lines.append(f"| {s['metric'].upper()} | {s['adray']} | {s['pyod']} | {s['adray_mean']:.3f} | "
+                     f"{s['pyod_mean']:.3f} | {s['diff']:+.3f} | {s['worst_dataset']} ({s['worst_diff']:+.3f}) | "
+                     f"{s['wins']}/{s['ties']}/{s['losses']} | {s['wilcoxon_p']:.3g} |")
+    return "\n".join(lines)
 
-    from adray.detectors.ae import AutoEncoder
 
-    X = np.random.default_rng(0).random((64, 8), dtype=np.float32)
-    AutoEncoder(epochs=1).fit(X)
-    with contextlib.suppress(ImportError), contextlib.redirect_stdout(io.StringIO()):
-        from pyod.models.auto_encoder import AutoEncoder as PyODAutoEncoder
-
-        PyODAutoEncoder(epoch_num=1, verbose=0).fit(X)
-
-
+# ------------------------------------------------------------------------------------------ main
 def main(argv: list[str] | None = None) -> int:
+    from adray.data import default_data_dir
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", nargs="+", default=["breast_cancer", "digits"])
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--device", nargs="+", default=["cpu", "cuda"])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: comparable on shared CPUs)")
-    parser.add_argument("--out", default=str(REPO / "results" / "bench" / "baselines.csv"))
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="a folder of ODDS/ADBench .npz/.mat files (default: data/odds/)")
+    parser.add_argument("--datasets", nargs="+", default=None, help="file stems (default: every file)")
+    parser.add_argument("--methods", nargs="+", default=ADRAY_METHODS + PYOD_METHODS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=SEEDS)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "bench" / "baselines.csv")
     args = parser.parse_args(argv)
 
     import torch
 
     torch.set_num_threads(args.threads)
-    devices = [d for d in args.device if d == "cpu" or torch.cuda.is_available()]
-    skipped = sorted(set(args.device) - set(devices))
-    if skipped:
-        print(f"skipping {', '.join(skipped)}: CUDA is not available on this machine")
-    warm_up()
-    rows = [r for dataset in args.dataset for device in devices
-            for r in bench(dataset, device, args.epochs, args.batch_size, args.seed)]
-    columns = ["dataset", "device", "method", "epochs", "batch_size", "adray_s_per_epoch", "pyod_s_per_epoch",
-               "time_ratio", "adray_auc", "pyod_auc", "auc_diff", "note"]
-    print_table(rows, columns)
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""
-    write_csv(args.out, rows, {"machine": platform.node(), "cpu": platform.processor() or platform.machine(),
-                               "gpu": gpu, "torch_threads": args.threads, "cpus": os.cpu_count()})
+    files_dir = args.data_dir or default_data_dir() / "odds"
+    files = {p.stem: p for p in sorted(files_dir.glob("*")) if p.suffix.lower() in (".npz", ".mat")}
+    if not files:
+        print(f"no ODDS/ADBench .npz or .mat files in {files_dir}", file=sys.stderr)
+        return 2
+    names = args.datasets or list(files)
+    unknown = sorted(set(names) - set(files))
+    if unknown:
+        print(f"no file for {unknown} in {files_dir}; files: {', '.join(files)}", file=sys.stderr)
+        return 2
+    machine = {"machine": platform.node(), "cpu": platform.processor() or platform.machine(),
+               "cpus": os.cpu_count(), "torch_threads": args.threads}
+
+    cached = read_rows(args.out)
+    done = {key(r): r for r in cached}
+    rows = list(cached)
+    configs = {m: json.dumps(default_config(m), sort_keys=True) for m in args.methods}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="adray-odds-") as work:
+        data_dir = odds_folder(files_dir, Path(work))
+        for name in names:
+            for seed in args.seeds:
+                todo = [m for m in args.methods
+                        if (name, m, seed, configs[m], stamp(files[name])) not in done]
+                if not todo:
+                    continue
+                arrays = split_arrays(name, data_dir, seed)
+                for method in todo:
+                    result = run_one(method, json.loads(configs[method]), arrays, seed)
+                    row = {"dataset": name, "method": method, "seed": seed, **result, "config": configs[method],
+                           "data_stamp": stamp(files[name]), **machine}
+                    rows = [r for r in rows if key(r)[:3] != key(row)[:3]] + [row]  # a new config replaces the old
+                    done[key(row)] = row
+                    write_rows(args.out, rows, COLUMNS + list(machine))
+                    print(f"{name:24s} {method:18s} seed {seed}: AUC {result['auc']:.4f} AP {result['ap']:.4f} "
+                          f"({result['fit_s']:.1f} s)", flush=True)
+    wanted = [r for r in rows if r["dataset"] in names and r["method"] in args.methods
+              and int(r["seed"]) in args.seeds and r["config"] == configs[r["method"]]]
+    summary = summarize(wanted, [p for p in PAIRS if p[0] in args.methods and p[1] in args.methods])
+    summary_path = args.out.with_name(args.out.stem + "_summary.csv")
+    with open(summary_path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(summary[0]) if summary else ["metric"])
+        writer.writeheader()
+        writer.writerows(summary)
+    print(markdown(wanted, summary, args.methods))
+    print(f"\nwrote {args.out} and {summary_path} ({time.perf_counter() - started:.0f} s this run; "
+          f"{len(names)} datasets x {len(args.seeds)} seeds; tie margin {TIE_MARGIN})")
     return 0
 
 

@@ -10,6 +10,11 @@ Order of operations (ARGUE / R2-AD2 ``DataLabels``):
    are relabelled with a random normal class and count as normal from then on;
 5. known anomalies: all normal-labelled training rows plus ``n_train_anomalies`` rows drawn without
    replacement from the ``anomalous_train`` classes (``None`` keeps them all);
+
+   or, instead of 4 and 5 when ``p_labelled`` is set (the ODDS/ADBench protocol), every anomalous
+   training row stays: ``ceil(p_labelled * n)`` of the n rows of the ``anomalous_train`` classes are
+   known anomalies, all other anomalous rows stay unlabelled, as pollution (the data's natural
+   contamination; ``p_labelled=0`` is the unsupervised setting on it);
 6. validation keeps normal + ``anomalous_train`` classes, test keeps normal + ``anomalous`` classes.
 
 Steps 4 and 5 share one ``numpy.random.default_rng(seed)``, drawn in the seeds' order, so a split is
@@ -19,6 +24,7 @@ compute inside every trial, so only the dataset travels through the object store
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field, replace
 
@@ -40,6 +46,7 @@ class Setting:
     anomalous_train: tuple[str, ...] | None = None  # None: same as ``anomalous``
     p_contamination: float = 0.0
     n_train_anomalies: int | None = 0  # None: every anomalous_train row stays (fully supervised)
+    p_labelled: float | None = None  # set: keep every training anomaly, this fraction labelled (step 4')
     p_test: float = 0.2
     p_val: float = 0.05
     split_seed: int | None = 42  # None: the test split is drawn with the trial seed
@@ -82,6 +89,8 @@ class Setting:
             "split_seed": self.split_seed,
             "experts": self.experts,
             "all_anomalies_in_test": self.all_anomalies_in_test,
+            # only when set, so that the stored form (and the key) of every other setting stays as it was
+            **({} if self.p_labelled is None else {"p_labelled": self.p_labelled}),
         }
 
     @classmethod
@@ -111,6 +120,15 @@ class Setting:
             raise SettingError(f"n_train_anomalies={self.n_train_anomalies} must be >= 0 (or None for all)")
         if self.experts not in EXPERTS:
             raise SettingError(f"experts={self.experts!r} must be one of {EXPERTS}")
+        if self.p_labelled is not None:
+            if not 0.0 <= self.p_labelled <= 1.0:
+                raise SettingError(f"p_labelled={self.p_labelled} must be a fraction in [0, 1] (of the training "
+                                   "anomalies that are labelled)")
+            if self.p_contamination or self.n_train_anomalies or self.all_anomalies_in_test:
+                raise SettingError(
+                    "p_labelled keeps every training anomaly (the natural contamination), so p_contamination and "
+                    "n_train_anomalies must be 0 and all_anomalies_in_test False"
+                )
         if self.all_anomalies_in_test and (self.p_contamination or self.n_train_anomalies):
             raise SettingError(
                 "all_anomalies_in_test=True (the AMSL protocol) puts every anomaly in the test set, so "
@@ -226,10 +244,18 @@ def make_split(dataset, setting: Setting, seed: int) -> Split:
         picked = rng.choice(pool, n_polluted, replace=duplicates)
         train_codes[picked] = rng.choice(normal, n_polluted, replace=True)
 
+    # 4'. natural contamination: a fraction of the anomalous_train rows labelled, every other anomaly polluted
+    if setting.p_labelled is not None:
+        candidates = np.flatnonzero(np.isin(train_codes, anomalous_train))
+        known = rng.choice(candidates, math.ceil(setting.p_labelled * len(candidates)), replace=False)
+        unlabelled = np.setdiff1d(np.flatnonzero(np.isin(train_codes, anomalous_all)), known)
+        train_codes[unlabelled] = rng.choice(normal, len(unlabelled), replace=True)
+        n_polluted = len(unlabelled)
+
     # 5. known anomalies
     normal_pos = np.flatnonzero(np.isin(train_codes, normal))
     anomaly_pos = np.flatnonzero(np.isin(train_codes, anomalous_train))
-    if setting.n_train_anomalies is not None:
+    if setting.n_train_anomalies is not None and setting.p_labelled is None:
         if setting.n_train_anomalies > len(anomaly_pos):
             raise SettingError(
                 f"n_train_anomalies={setting.n_train_anomalies} but the training split of {dataset.name!r} has "

@@ -1,7 +1,7 @@
 """Deep-SAD baseline (registry name ``"deepsad"``; Ruff et al., ICLR 2020), as run in ARGUE and R2-AD2.
 
-Semi-supervised Deep-SVDD (SEEDS.md §2.7, §3.6, §6): the same pre-trained bias-free LeakyReLU AE, phi
-and centre as :class:`~adray.detectors.deepsvdd.DeepSVDD` (:mod:`adray.detectors.svdd_common`), but
+Semi-supervised Deep-SVDD: the same networks, pre-trained AE, phi, centre and defaults as
+:class:`~adray.detectors.deepsvdd.DeepSVDD` (:mod:`adray.detectors.svdd_common`), but
 stage ``"train"`` runs on every training row (the seeds' "alarm data": normals, polluted rows and the
 known anomalies) with the loss
 
@@ -9,8 +9,7 @@ known anomalies) with the loss
 
 (η = 1; ``eta`` weights the anomaly terms). The AE is pre-trained on, and c computed from, the rows
 labelled normal (y = 0; the seeds' target data), as in ARGUE. With no known anomaly the loss reduces
-to Deep-SVDD's (+1e-6). Score = ||phi(x) - c||^2. Optimiser Adam(1e-3, Keras lr decay 1e-5) and AE lr
-1e-4 are the seeds' hard-coded values (§7.6), exposed as hyperparameters with those defaults.
+to Deep-SVDD's (+1e-6). Score = ||phi(x) - c||^2.
 """
 
 from __future__ import annotations
@@ -27,16 +26,16 @@ class DeepSAD(SVDDBase):
     ----------
     eta : weight of the known-anomaly terms (η = 1 in the seeds, §2.7).
     others : as :class:`~adray.detectors.deepsvdd.DeepSVDD` (architecture, hidden_dims, dropout — R2-AD2's
-        base AE uses 0.4, §3.6 —, pretrain_epochs, pretrain_learning_rate, epochs, learning_rate,
-        lr_decay, batch_size).
+        base AE uses 0.4 —, pretrain_epochs, pretrain_learning_rate, epochs, learning_rate, lr_decay,
+        batch_size).
     """
 
     supervision = "semi"
 
     def __init__(self, *, architecture: str = "auto", hidden_dims: tuple[int, ...] | None = None,
-                 dropout: float = 0.1, pretrain_epochs: int = 100, pretrain_learning_rate: float = 1e-4,
-                 epochs: int = 100, learning_rate: float = 1e-3, lr_decay: float = 1e-5,
-                 batch_size: int = 256, eta: float = 1.0) -> None:
+                 dropout: float = 0.0, pretrain_epochs: int = 150, pretrain_learning_rate: float = 1e-4,
+                 epochs: int = 150, learning_rate: float = 1e-4, lr_decay: float = 1e-5,
+                 batch_size: int = 128, eta: float = 1.0) -> None:
         self.architecture = architecture
         self.hidden_dims = hidden_dims
         self.dropout = dropout

@@ -1,11 +1,9 @@
-"""Deep-SVDD baseline (registry name ``"deepsvdd"``; Ruff et al., ICML 2018), as run in ARGUE.
+"""Deep-SVDD baseline (registry name ``"deepsvdd"``; Ruff et al., ICML 2018).
 
-One-class Deep-SVDD on top of a pre-trained bias-free LeakyReLU autoencoder (SEEDS.md §2.7, §6):
-stage ``"pretrain"`` trains the AE with MSE (Adam lr 1e-4), stage ``"train"`` copies its encoder into
-phi, fixes the centre c (mean phi(train), |c_j| < 0.1 -> +-0.1) and minimises mean ||phi(x) - c||^2
-(λ = 0) with Adam(1e-3, Keras lr decay 1e-5). Score = ||phi(x) - c||^2. Unsupervised: labels are
-ignored, every training row is used. The architecture, the centre rule, the defaults and the fixed
-seed defects (§7.6: the hard-coded learning rates are hyperparameters here) are documented in
+One-class Deep-SVDD on top of a pre-trained bias-free autoencoder: stage ``"pretrain"`` trains the AE with
+MSE, stage ``"train"`` copies its encoder into phi, fixes the centre c (mean phi(train), |c_j| < 0.1 ->
++-0.1) and minimises mean ||phi(x) - c||^2. Score = ||phi(x) - c||^2. Unsupervised: labels are ignored,
+every training row is used. The networks, the centre rule, the defaults and why they were chosen are in
 :mod:`adray.detectors.svdd_common`.
 """
 
@@ -19,21 +17,23 @@ class DeepSVDD(SVDDBase):
 
     Parameters
     ----------
-    architecture : "auto" (conv for square images with a side that is a multiple of 4, dense otherwise),
-        "dense" or "conv" (SEEDS.md §2.7).
-    hidden_dims : dense widths, the last one the (linear) code; None = the AE baseline's rule.
-    dropout : dropout after each hidden LeakyReLU of the dense AE and phi (ARGUE's AE default 0.1, §2.1).
-    pretrain_epochs, pretrain_learning_rate : AE stage (seeds: n_epochs, lr 1e-4 hard-coded, §2.7/§7.6).
-    epochs, learning_rate, lr_decay : SVDD stage (seeds: n_epochs, Adam 1e-3 with Keras decay 1e-5).
+    architecture : "auto" (conv for square images with a side that is a multiple of 4, mlp otherwise),
+        "mlp" (Ruff et al.'s tabular network on standardised features), "dense" (the seeds' dense network
+        on [0, 1] input) or "conv" (the seeds' image network).
+    hidden_dims : dense widths, the last one the (linear) code; None = (128, 64, 32) for mlp, the AE
+        baseline's halving rule for dense.
+    dropout : dropout after each hidden activation of the two dense networks (the seeds used 0.1).
+    pretrain_epochs, pretrain_learning_rate : AE stage.
+    epochs, learning_rate, lr_decay : SVDD stage (lr_decay: Keras' inverse-time decay per step).
     batch_size : minibatch of both stages.
     """
 
     supervision = "unsupervised"
 
     def __init__(self, *, architecture: str = "auto", hidden_dims: tuple[int, ...] | None = None,
-                 dropout: float = 0.1, pretrain_epochs: int = 100, pretrain_learning_rate: float = 1e-4,
-                 epochs: int = 100, learning_rate: float = 1e-3, lr_decay: float = 1e-5,
-                 batch_size: int = 256) -> None:
+                 dropout: float = 0.0, pretrain_epochs: int = 150, pretrain_learning_rate: float = 1e-4,
+                 epochs: int = 150, learning_rate: float = 1e-4, lr_decay: float = 1e-5,
+                 batch_size: int = 128) -> None:
         self.architecture = architecture
         self.hidden_dims = hidden_dims
         self.dropout = dropout

@@ -116,6 +116,32 @@ def dense_block(
     return nn.Sequential(layers)
 
 
+class Standardize(nn.Module):
+    """(b, *shape) -> (b, D): flattened, each feature centred and divided by its spread on the training rows.
+
+    ``mean`` and ``scale`` are buffers, so they move with the network and are saved in its state_dict
+    (a checkpoint scores exactly as the fitted model). Built by :meth:`fit` from training rows.
+    """
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_features))
+        self.register_buffer("scale", torch.ones(n_features))
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> Standardize:
+        """Mean and standard deviation of each feature of ``X`` (rows); a constant feature keeps scale 1."""
+        flat = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+        module = cls(flat.shape[1])
+        std = flat.std(axis=0)
+        module.mean.copy_(torch.from_numpy(flat.mean(axis=0)))
+        module.scale.copy_(torch.from_numpy(np.where(std > 0, std, 1.0)))
+        return module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.flatten(1) - self.mean) / self.scale
+
+
 def batch_norm(num_features: int, dims: int = 1) -> nn.Module:
     """Keras-default BatchNormalization (momentum 0.99, eps 1e-3) over ``num_features`` channels."""
     cls = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[dims]

@@ -6,6 +6,11 @@ the PyOD class of that name; the registry maps every method name starting with `
 - **Hyperparameters** are the PyOD class's ``__init__`` parameters with PyOD's defaults, so sweeps can set
   them and ``set_params``/``build`` reject unknown names; except ``random_state``, which is the trial
   seed, and ``verbose``, whose default becomes 0 (quiet trial logs).
+- **Values PyOD needs from the data** (a required argument with no default, e.g. DeepSVDD's
+  ``n_features``) default to None and are filled in from the training data at ``fit`` (``filled_params_``
+  records them). A required argument the data cannot give (LSCP's ``detector_list``, EmbeddingOD's
+  ``encoder``) must be set in Python; left unset, ``fit`` says so instead of failing inside PyOD. Graph
+  detectors (their ``fit`` takes ``edge_index``) are refused by name: adray's datasets have no edges.
 - **Input** is flattened to (n, D) (images and series work too). **Supervision**: "semi" (y passed to
   PyOD's ``fit``) for classes whose ``fit(X, y)`` requires y (DevNet, XGBOD), "unsupervised" otherwise.
 - **Scores** = PyOD's ``decision_function`` (PyOD's sign is already higher = more anomalous).
@@ -13,8 +18,9 @@ the PyOD class of that name; the registry maps every method name starting with `
   at None; they declare ``uses_gpu``.
 - **Reports**: one ``{"stage": "fit", "epoch": 1, "iteration": 1, "loss": 0.0, ["val_auc"]}`` after
   fitting (PyOD exposes no per-epoch hook; 0.0 keeps the column numeric, as in ``iforest.py``).
-- **State**: ``get_state()`` holds the fitted PyOD model pickled to bytes (a resumed trial does not
-  refit; unpickling trusts the checkpoint, which adray wrote itself).
+- **State**: ``get_state()`` holds no model: a pickled model in a checkpoint would run code when a copied or
+  shared results folder is resumed. A resumed fit refits from its seed (``random_state``) without
+  reporting the epoch again.
 
 PyOD is imported only when a ``pyod:`` method is used: ``pip install pyod`` (adray's ``pyod`` extra).
 Class names are found by scanning ``pyod/models/*.py`` for detector classes, so only the module that
@@ -26,7 +32,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
-import pickle
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -39,6 +44,10 @@ from adray.errors import AdrayError, UnknownNameError
 PREFIX = "pyod:"
 SEED_PARAM = "random_state"
 DEFAULT_OVERRIDES = {"verbose": 0}
+# required constructor arguments adray fills from the (flattened) training data when left at None
+FROM_DATA = {"n_features": lambda flat: int(flat.shape[1])}
+# training-length arguments set to 1 by ``smoke_params`` (tests and ``--smoke``)
+EPOCH_PARAMS = ("epochs", "epoch_num", "n_epochs", "stop_epochs", "epochs_query")
 _DETECTOR_CLASS = re.compile(r"^class\s+(\w+)\s*\(\s*(?:BaseDetector|BaseDeepLearningDetector)\b", re.MULTILINE)
 _CACHE: dict[str, type[BaseDetector]] = {}
 _INDEX: dict[str, str] | None = None
@@ -92,10 +101,14 @@ def pyod_detector(name: str) -> type[BaseDetector]:
     params = [p for p in signature.parameters.values()
               if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     takes_seed = any(p.name == SEED_PARAM for p in params)
+    required = tuple(p.name for p in params if p.default is p.empty and p.name != SEED_PARAM)
     hyper = [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY,
                                default=DEFAULT_OVERRIDES.get(p.name, p.default if p.default is not p.empty else None))
              for p in params if p.name != SEED_PARAM]
     fit_params = inspect.signature(pyod_cls.fit).parameters
+    if "edge_index" in fit_params:
+        raise AdrayError(f"PyOD's {name} is a graph detector: it scores the nodes of a graph given with its edges "
+                         f"(edge_index), and adray's datasets are rows of features; choose a detector for tables")
     needs_y = "y" in fit_params and fit_params["y"].default is inspect.Parameter.empty
     takes_device = any(p.name == "device" for p in hyper)
 
@@ -110,7 +123,8 @@ def pyod_detector(name: str) -> type[BaseDetector]:
     cls = type(f"PyOD{name}", (PyODDetector,), {
         "__init__": __init__, "__module__": __name__, "__doc__": f"PyOD's {name} (see adray.detectors.pyod_adapter).",
         "pyod_name": name, "pyod_class": pyod_cls, "takes_seed": takes_seed, "takes_device": takes_device,
-        "supervision": "semi" if needs_y else "unsupervised", "uses_gpu": takes_device,
+        "supervision": "semi" if needs_y else "unsupervised", "uses_gpu": takes_device, "required": required,
+        "smoke_params": {p.name: 1 for p in hyper if p.name in EPOCH_PARAMS and isinstance(p.default, int)},
     })
     _CACHE[name] = cls
     return cls
@@ -129,6 +143,7 @@ class PyODDetector(BaseDetector):
     pyod_class: ClassVar[type | None] = None
     takes_seed: ClassVar[bool] = False
     takes_device: ClassVar[bool] = False
+    required: ClassVar[tuple[str, ...]] = ()  # PyOD arguments without a default
 
     def __reduce__(self):  # generated classes are not importable by name: pickle by PyOD name
         return _rebuild, (self.pyod_name, dict(self.__dict__))
@@ -143,22 +158,40 @@ class PyODDetector(BaseDetector):
         return "cpu"
 
     def _fit(self, X, y, subclass, X_val, y_val, callbacks, state) -> None:
-        if state is not None:  # the model is complete: restore it, nothing left to report
-            self.detector_ = pickle.loads(state["model"])
-            return
+        flat = X.reshape(len(X), -1)
         kwargs = self.get_params()
+        self.filled_params_ = self._fill_from_data(kwargs, flat)
+        kwargs.update(self.filled_params_)
         if self.takes_seed:
             kwargs[SEED_PARAM] = self.seed_
         if self.takes_device and kwargs.get("device") is None:
             kwargs["device"] = self.device_
-        detector = self.pyod_class(**kwargs)
-        flat = X.reshape(len(X), -1)
-        self.detector_ = detector.fit(flat, y) if self.supervision == "semi" else detector.fit(flat)
+        try:
+            detector = self.pyod_class(**kwargs)
+            self.detector_ = detector.fit(flat, y) if self.supervision == "semi" else detector.fit(flat)
+        except ImportError as exc:  # some classes import their optional packages only now (AudioAE)
+            raise AdrayError(f"PyOD's {self.pyod_name} needs a package that is not installed: {exc}") from exc
         self.detector_ = self.detector_ if self.detector_ is not None else detector
+        if state is not None:  # the epoch was reported before the checkpoint: refit, report nothing
+            return
         report = {"stage": "fit", "epoch": 1, "iteration": 1, "loss": 0.0}
         if X_val is not None:
-            report["val_auc"] = self._val_auc(X_val, y_val)
+            report.update(self._validation(X_val, y_val))
         self._report(callbacks, report)
+
+    def _fill_from_data(self, kwargs: dict, flat: np.ndarray) -> dict:
+        """Values for the required PyOD arguments left at None, taken from the training data."""
+        filled = {}
+        for name in self.required:
+            if kwargs.get(name) is not None:
+                continue
+            if name not in FROM_DATA:
+                raise AdrayError(
+                    f"PyOD's {self.pyod_name} needs the argument {name!r}, which adray cannot take from the data; "
+                    f"set it in Python, e.g. build('pyod:{self.pyod_name}', {name}=...)"
+                )
+            filled[name] = FROM_DATA[name](flat)
+        return filled
 
     def _decision(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(self.detector_.decision_function(X.reshape(len(X), -1)), dtype=np.float64)
@@ -166,5 +199,4 @@ class PyODDetector(BaseDetector):
     def get_state(self) -> dict:
         if not hasattr(self, "detector_"):
             raise NotFittedError(f"this {type(self).__name__} has no state yet: call fit(X, ...) first")
-        return {**self._state_header(), "stage": "fit", "stage_index": 0, "epoch": 1, "iteration": 1,
-                "model": pickle.dumps(self.detector_)}
+        return {**self._state_header(), "stage": "fit", "stage_index": 0, "epoch": 1, "iteration": 1}

@@ -1,41 +1,49 @@
-"""What Deep-SVDD (``deepsvdd.py``) and Deep-SAD (``deepsad.py``) share: the bias-free LeakyReLU
-autoencoder they pre-train, the hypersphere centre rule, their losses and the two-stage training.
+"""What Deep-SVDD (``deepsvdd.py``) and Deep-SAD (``deepsad.py``) share: the bias-free autoencoder they
+pre-train, the hypersphere centre rule, their losses and the two-stage training.
 
-As configured in ARGUE (SEEDS.md §2.7; R2-AD2 runs Deep-SAD the same way, §3.6; overview §6):
+Networks (``architecture``):
 
-- **Pre-training AE** (stage ``"pretrain"``): LeakyReLU(0.01) activations, **no biases**, MSE loss,
-  Keras-Adam with lr **1e-4** (the seeds' DeepSVDD-AE ignores the passed learning rate, §7.6; here it
-  is the hyperparameter ``pretrain_learning_rate`` with that default).
+- ``"mlp"`` (default for rows of features): Ruff et al.'s own network for tabular data (Deep-SAD
+  reference code, ODDS experiments). Each feature is first standardised with the mean and standard
+  deviation of the training rows (:class:`~adray.detectors.nn.Standardize`, saved with the network),
+  then ``[Linear(d, no bias) -> BatchNorm(eps 1e-4, affine=False) -> LeakyReLU(0.01)]`` for d in
+  ``hidden_dims[:-1]`` and a linear code ``Linear(hidden_dims[-1], no bias)``; ``hidden_dims=None`` is
+  (128, 64, 32). The decoder mirrors it and ends in a linear ``Linear(D_in, no bias)``: it reconstructs
+  the standardised input. PyTorch's default initialisation, as in that code.
+- ``"dense"``: the seeds' dense network as ARGUE configured it: on the trial's [0, 1] input,
+  ``[Linear(d, no bias) -> LeakyReLU -> Dropout(p)]`` for d in ``hidden_dims[:-1]``, a linear code, a
+  mirrored decoder ending in ``Linear(D_in, no bias) -> sigmoid``; ``hidden_dims=None`` uses the AE
+  baseline's halving rule (:func:`adray.detectors.ae.default_hidden_dims`); Glorot initialisation. The
+  seeds ran it with dropout 0.1 (R2-AD2 0.4), 100 + 100 epochs, batch 256, learning rates 1e-4 / 1e-3.
+- ``"conv"`` (default for images): ``Conv8 5x5 -> BN -> LReLU -> MaxPool2 -> Conv4 5x5 -> BN -> LReLU ->
+  MaxPool2 -> Flatten -> Linear(32)``, all bias-free; BN has eps 1e-4 and no learnable scale/shift. Decoder:
+  ``Linear(32 -> 4 (H/4)(W/4)) -> LReLU -> Upsample2 -> Conv8 5x5 -> BN -> LReLU -> Upsample2 -> Conv(C)
+  5x5 -> sigmoid``. **Rule** (``architecture="auto"``): conv for square images, shape (H, H) or
+  channels-last (H, H, C) with C <= 4, whose side H is a multiple of 4 and >= 8 (digits 8x8, MNIST 28x28,
+  CIFAR 32x32); mlp for everything else (tabular rows, series windows). Dropout applies to the two dense
+  networks only.
 
-  - Dense variant (tabular/series, flattened input): ``[Linear(d, no bias) -> LeakyReLU -> Dropout(p)]``
-    for d in ``hidden_dims[:-1]``, then a **linear** code layer ``Linear(hidden_dims[-1], no bias)``;
-    the decoder mirrors it and ends in ``Linear(D_in, no bias) -> sigmoid`` (inputs are in [0, 1]).
-    ``hidden_dims=None`` uses the AE baseline's rule (:func:`adray.detectors.ae.default_hidden_dims`,
-    the seeds' DIM_TARGET role); dropout defaults to ARGUE's AE value 0.1 (§2.1; R2-AD2's base uses 0.4).
-  - Conv variant (images, §2.7): ``Conv8 5x5 -> BN -> LReLU -> MaxPool2 -> Conv4 5x5 -> BN -> LReLU ->
-    MaxPool2 -> Flatten -> Linear(32)``, all bias-free; BN has eps 1e-4 and no learnable scale/shift
-    ("frozen": ``affine=False`` as in Ruff et al.'s reference code, which keeps the network bias-free so
-    it cannot collapse onto c). Decoder: ``Linear(32 -> 4 (H/4)(W/4)) -> LReLU -> Upsample2 -> Conv8 5x5
-    -> BN -> LReLU -> Upsample2 -> Conv(C) 5x5 -> sigmoid`` (SEEDS.md gives only the encoder; the decoder
-    mirrors it). **Rule** (``architecture="auto"``): conv for square images, shape (H, H) or channels-last
-    (H, H, C) with C <= 4, whose side H is a multiple of 4 and >= 8 (digits 8x8, MNIST 28x28, CIFAR
-    32x32); dense for everything else (tabular rows, series windows). Dropout applies to the dense variant
-    only (the conv listing in §2.7 has none).
+Why no biases, no learnable BN shift and no bounded activations: with them a network can map every input
+onto c, the trivial minimum of the objective (Ruff et al. 2018, Prop. 1-3): the "collapse".
 
-- **phi** = a copy of the pre-trained encoder (weights copied when stage ``"train"`` starts) + Flatten.
-- **Centre** c = mean phi(normal training rows) at the start of ``"train"``; coordinates with
-  |c_j| < 0.1 become +-0.1 keeping their sign, an exact 0 becomes -0.1 (:func:`center`). c then stays
-  fixed (Ruff et al.). *Deviation*: ARGUE recomputes c with the trained phi at evaluation time (§2.7);
-  adray scores against the c the network was trained towards.
-- **Training** (stage ``"train"``): Keras-Adam(lr **1e-3**) with Keras' legacy inverse-time decay
-  ``decay=1e-5`` (lr_t = lr / (1 + 1e-5 t), t = steps taken), hard-coded in the seeds (§2.7, §7.6); here
-  the hyperparameters ``learning_rate`` and ``lr_decay`` with those defaults. Keras' ``decay`` is that
-  learning-rate schedule, not an L2 penalty: the weight decay λ of the Deep-SVDD paper is 0 (§2.7).
+- **Pre-training** (stage ``"pretrain"``): the AE minimises the MSE of its reconstruction with Adam
+  (``pretrain_learning_rate``).
+- **phi** = a copy of the pre-trained encoder (weights, and BN statistics, copied when ``"train"`` starts).
+- **Centre** c = mean phi(normal training rows) at the start of ``"train"`` (networks in eval mode);
+  coordinates with |c_j| < 0.1 become +-0.1 keeping their sign, an exact 0 becomes -0.1 (:func:`center`).
+  c then stays fixed (Ruff et al.).
+- **Training** (stage ``"train"``): Adam(``learning_rate``) with Keras' legacy inverse-time decay
+  (lr_t = lr / (1 + lr_decay t), t = steps taken; the seeds' ``decay=1e-5``), on mean ||phi(x) - c||^2.
+  A final batch of a single row is skipped (BatchNorm cannot train on one row; Ruff's loaders drop it).
 - **Score** = ||phi(x) - c||^2. During ``"pretrain"`` (before c exists) the per-epoch ``val_auc`` is
   that of the AE's reconstruction MSE.
 
-Epoch defaults: 100 + 100 epochs, batch 256 (the AE baseline's CPU-sized defaults); ARGUE trains every
-model for n_epochs = 500 (§2.5): set ``pretrain_epochs``/``epochs`` in the sweep for the protocol.
+Defaults (measured on 18 ODDS/ADBench sets, ``sweeps/bench_baselines.py``, README "Baselines next to
+PyOD"): Ruff et al.'s tabular protocol, i.e. the mlp network, 150 + 150 epochs at learning rate 1e-4 in
+both stages, batch 128, no dropout. The seeds' configuration (``architecture="dense", dropout=0.1,
+pretrain_epochs=100, epochs=100, learning_rate=1e-3, batch_size=256``) lost 0.17 mean AUC to PyOD's
+DeepSVDD there: its [0, 1] scaling, its narrow halving widths (a code of 2 for 6 features), dropout and the
+faster 1e-3 SVDD stage each cost AUC.
 """
 
 from __future__ import annotations
@@ -58,7 +66,8 @@ CENTER_EPS = 0.1  # |c_j| < 0.1 -> +-0.1, §2.7
 SAD_EPS = 1e-6  # (d^2 + 1e-6)^{-1} for labelled anomalies, §2.7
 BN_EPS = 1e-4  # conv BN eps, §2.7
 CONV_CODE = 32  # Dense32 code of the conv encoder, §2.7
-ARCHITECTURES = ("auto", "dense", "conv")
+ARCHITECTURES = ("auto", "mlp", "dense", "conv")
+MLP_DIMS = (128, 64, 32)  # Ruff et al.'s tabular widths (their arrhythmia network), code 32
 
 
 # ------------------------------------------------------------------------------------------ losses
@@ -92,6 +101,43 @@ def is_conv_shape(feature_shape: tuple[int, ...]) -> bool:
 
 def _lrelu() -> nn.LeakyReLU:
     return nn.LeakyReLU(LEAKY_SLOPE)
+
+
+def _mlp_stack(n_in: int, dims, dropout: float) -> OrderedDict:
+    """Ruff et al.'s ``Linear_BN_leakyReLU`` blocks (+ dropout when asked)."""
+    layers = OrderedDict()
+    for i, d in enumerate(dims):
+        layers[f"dense{i}"] = nn.Linear(n_in, int(d), bias=False)
+        layers[f"bn{i}"] = nn.BatchNorm1d(int(d), eps=BN_EPS, affine=False)
+        layers[f"act{i}"] = _lrelu()
+        if dropout > 0:
+            layers[f"dropout{i}"] = nn.Dropout(dropout)
+        n_in = int(d)
+    return layers
+
+
+class MLPSVDDAutoEncoder(nn.Module):
+    """Ruff et al.'s tabular AE on standardised input: the encoder starts with ``standardize``, the decoder
+    ends in a linear layer reconstructing the standardised input (:meth:`target`)."""
+
+    def __init__(self, standardize: knn.Standardize, hidden_dims: tuple[int, ...], dropout: float):
+        super().__init__()
+        n_inputs = len(standardize.mean)
+        *hidden, code = hidden_dims
+        enc = _mlp_stack(n_inputs, hidden, dropout)
+        enc["code"] = nn.Linear(hidden[-1] if hidden else n_inputs, code, bias=False)
+        dec = _mlp_stack(code, hidden[::-1], dropout)
+        dec["output"] = nn.Linear(hidden[0] if hidden else code, n_inputs, bias=False)
+        self.encoder = nn.Sequential(OrderedDict([("standardize", standardize), *enc.items()]))
+        self.decoder = nn.Sequential(dec)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(b, *shape) -> (b, D_in) reconstruction of the standardised input."""
+        return self.decoder(self.encoder(x))
+
+    def target(self, x: torch.Tensor) -> torch.Tensor:
+        """What the AE reconstructs: x standardised."""
+        return self.encoder.standardize(x)
 
 
 def _dense_stack(n_in: int, dims, dropout: float) -> OrderedDict:
@@ -190,25 +236,45 @@ class SVDDBase(TorchDetector):
             raise AdrayError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise AdrayError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        conv = self.architecture == "conv" or (self.architecture == "auto" and is_conv_shape(feature_shape))
-        if conv:
+        architecture = self.architecture
+        if architecture == "auto":
+            architecture = "conv" if is_conv_shape(feature_shape) else "mlp"
+        if architecture == "conv":
             if not is_conv_shape(feature_shape):
                 raise AdrayError(
                     f"architecture='conv' needs square images (H, H) or (H, H, C<=4) with H a multiple of 4 "
-                    f"and >= 8; got feature shape {feature_shape}: use architecture='dense'"
+                    f"and >= 8; got feature shape {feature_shape}: use architecture='mlp'"
                 )
             channels = feature_shape[2] if len(feature_shape) == 3 else 1
-            ae = ConvSVDDAutoEncoder(feature_shape[0], channels)
-            self.architecture_, self.hidden_dims_ = "conv", (CONV_CODE,)
+            ae, dims = ConvSVDDAutoEncoder(feature_shape[0], channels), (CONV_CODE,)
         else:
             n_inputs = int(np.prod(feature_shape))
-            dims = default_hidden_dims(n_inputs) if self.hidden_dims is None else tuple(self.hidden_dims)
+            default = MLP_DIMS if architecture == "mlp" else default_hidden_dims(n_inputs)
+            dims = default if self.hidden_dims is None else tuple(self.hidden_dims)
             if not dims or not all(isinstance(d, (int, np.integer)) and d > 0 for d in dims):
                 raise AdrayError(f"hidden_dims must be a non-empty sequence of positive integers, got {dims!r}")
-            ae = DenseSVDDAutoEncoder(n_inputs, tuple(int(d) for d in dims), float(self.dropout))
-            self.architecture_, self.hidden_dims_ = "dense", tuple(int(d) for d in dims)
+            dims = tuple(int(d) for d in dims)
+            if architecture == "mlp":
+                ae = MLPSVDDAutoEncoder(knn.Standardize.fit(self._fit_rows_), dims, float(self.dropout))
+            else:
+                ae = DenseSVDDAutoEncoder(n_inputs, dims, float(self.dropout))
+        self.architecture_, self.hidden_dims_ = architecture, dims
         self.c_, self.train_steps_ = None, 0
         return {"ae": ae, "phi": copy.deepcopy(ae.encoder)}
+
+    def _fit(self, X, y, subclass, X_val, y_val, callbacks, state) -> None:
+        self._fit_rows_ = self._normal_rows(X, y)  # the rows the AE trains on: its standardisation
+        try:
+            super()._fit(X, y, subclass, X_val, y_val, callbacks, state)
+        finally:
+            del self._fit_rows_
+
+    def _run_epoch(self, stage, data):
+        """The template's epoch, minus a last batch of one row (BatchNorm cannot train on it)."""
+        if len(data[0]) % self.batch_size == 1 and len(data[0]) > 1:
+            keep = torch.randperm(len(data[0]), generator=self.generator_)[:-1].sort().values.to(self.device_)
+            data = tuple(t[keep] for t in data)
+        return super()._run_epoch(stage, data)
 
     def _stages(self):
         return [("pretrain", int(self.pretrain_epochs)), ("train", int(self.epochs))]
@@ -248,8 +314,7 @@ class SVDDBase(TorchDetector):
 
     def _ae_step(self, x: torch.Tensor) -> dict:
         ae = self.networks_["ae"]
-        target = ae.target(x) if isinstance(ae, ConvSVDDAutoEncoder) else x.flatten(1)
-        loss = ((ae(x) - target) ** 2).mean()  # Keras MSE: mean over every element
+        loss = ((ae(x) - _target(ae, x)) ** 2).mean()  # Keras MSE: mean over every element
         self._optimize(loss, "pretrain")
         return {"loss": loss}
 
@@ -267,6 +332,10 @@ class SVDDBase(TorchDetector):
     def _score(self, batch_X):
         if self.c_ is None:  # during "pretrain" (val_auc reports): the AE's reconstruction MSE
             ae = self.networks_["ae"]
-            target = ae.target(batch_X) if isinstance(ae, ConvSVDDAutoEncoder) else batch_X.flatten(1)
-            return ((ae(batch_X) - target) ** 2).mean(dim=1)
+            return ((ae(batch_X) - _target(ae, batch_X)) ** 2).mean(dim=1)
         return self._dist(batch_X)
+
+
+def _target(ae: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """What the AE reconstructs: its own target (standardised, or channels-first) or x flattened."""
+    return ae.target(x) if hasattr(ae, "target") else x.flatten(1)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from adray.detectors.ae import AutoEncoder, DenseAutoEncoder, default_hidden_dims
+from adray.detectors.ae import AutoEncoder, DenseAutoEncoder, StandardizedAutoEncoder, default_hidden_dims
 from adray.errors import AdrayError
 from adray.metrics import auc
 
@@ -22,9 +22,10 @@ def low_rank(n_train=512, n_test=128, d=16, seed=0):
     return normal(n_train).astype(np.float32), X_test, np.r_[np.zeros(n_test), np.ones(n_test)].astype(int)
 
 
-def test_learns_structure_an_untrained_network_cannot_see():
+@pytest.mark.parametrize("architecture", ["mlp", "dense"])
+def test_learns_structure_an_untrained_network_cannot_see(architecture):
     X, X_test, y_test = low_rank()
-    params = {"batch_size": 16, "dropout": 0.0, "hidden_dims": (8, 4)}
+    params = {"batch_size": 16, "dropout": 0.0, "hidden_dims": (8, 4), "architecture": architecture}
     untrained = AutoEncoder(epochs=0, **params).fit(X)
     assert auc(y_test, untrained.decision_function(X_test)) < 0.7
     aucs, drops = [], []
@@ -40,7 +41,7 @@ def test_learns_structure_an_untrained_network_cannot_see():
 
 
 def test_score_is_the_per_sample_mse_of_the_reconstruction(toy_images):
-    det = AutoEncoder(epochs=2).fit(toy_images.X_train)
+    det = AutoEncoder(architecture="dense", epochs=2).fit(toy_images.X_train)
     X = toy_images.X_test
     reconstruction = det.reconstruct(X)
     assert reconstruction.shape == X.shape and reconstruction.dtype == np.float32
@@ -57,8 +58,27 @@ def test_hidden_dims_rule(n_inputs, dims):
     assert default_hidden_dims(n_inputs) == dims
 
 
+def test_mlp_score_is_the_mse_in_standardised_units_and_ignores_feature_scales(toy):
+    det = AutoEncoder(epochs=2).fit(toy.X_train, seed=1)
+    net = det.networks_["ae"]
+    assert isinstance(net, StandardizedAutoEncoder) and det.hidden_dims_ == (64, 32)
+    assert "output_act" not in dict(net.ae.decoder.named_children())  # linear output
+    np.testing.assert_allclose(net.standardize.mean.numpy(), toy.X_train.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(net.standardize.scale.numpy(), toy.X_train.std(axis=0), rtol=1e-5)
+    assert {"standardize.mean", "standardize.scale"} <= set(net.state_dict())  # checkpointed with the weights
+    X = toy.X_test
+    std = (X - toy.X_train.mean(axis=0)) / toy.X_train.std(axis=0)
+    reconstruction = det.reconstruct(X)
+    std_rec = (reconstruction - toy.X_train.mean(axis=0)) / toy.X_train.std(axis=0)
+    np.testing.assert_allclose(det.decision_function(X), ((std_rec - std) ** 2).mean(axis=1), rtol=1e-3)
+    # standardising makes the model blind to each feature's unit: rescaled data, same scores (any range works)
+    a, b = np.linspace(0.5, 40.0, X.shape[1]).astype(np.float32), np.float32(-3.0)
+    rescaled = AutoEncoder(epochs=2).fit(toy.X_train * a + b, seed=1)
+    np.testing.assert_allclose(rescaled.decision_function(X * a + b), det.decision_function(X), rtol=1e-3, atol=1e-5)
+
+
 def test_architecture_follows_the_seeds(toy_images):
-    det = AutoEncoder(epochs=0).fit(toy_images.X_train)
+    det = AutoEncoder(architecture="dense", epochs=0).fit(toy_images.X_train)
     assert det.hidden_dims_ == (32, 16, 8, 4)
     net = det.networks_["ae"]
     enc = [name for name, _ in net.encoder.named_children()]
@@ -76,7 +96,9 @@ def test_architecture_follows_the_seeds(toy_images):
 
 def test_input_outside_unit_range_and_bad_hyperparameters_are_rejected(toy):
     with pytest.raises(AdrayError, match=r"scaled into \[0, 1\]; it spans \[-1, "):
-        AutoEncoder(epochs=1).fit(toy.X_train * 2 - 1)
+        AutoEncoder(architecture="dense", epochs=1).fit(toy.X_train * 2 - 1)
+    with pytest.raises(AdrayError, match="architecture must be one of"):
+        AutoEncoder(architecture="seeds").fit(toy.X_train)
     with pytest.raises(AdrayError, match="hidden_dims must be"):
         AutoEncoder(hidden_dims=(4, 0)).fit(toy.X_train)
     with pytest.raises(AdrayError, match="dropout must be"):
@@ -86,7 +108,7 @@ def test_input_outside_unit_range_and_bad_hyperparameters_are_rejected(toy):
 def test_divergence_is_an_error_not_nan_scores(toy):
     det = AutoEncoder(epochs=1).fit(toy.X_train)
     with torch.no_grad():
-        det.networks_["ae"].decoder.output.bias[0] = float("nan")
+        det.networks_["ae"].ae.decoder.output.bias[0] = float("nan")
     with pytest.raises(AdrayError, match="produced non-finite scores"):
         det.decision_function(toy.X_test)
 

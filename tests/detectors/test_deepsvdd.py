@@ -6,7 +6,14 @@ import torch
 
 from adray.data import get_spec, load, make_split
 from adray.detectors.deepsvdd import DeepSVDD
-from adray.detectors.svdd_common import ConvSVDDAutoEncoder, DenseSVDDAutoEncoder, center, is_conv_shape, svdd_loss
+from adray.detectors.svdd_common import (
+    ConvSVDDAutoEncoder,
+    DenseSVDDAutoEncoder,
+    MLPSVDDAutoEncoder,
+    center,
+    is_conv_shape,
+    svdd_loss,
+)
 from adray.errors import AdrayError
 from adray.metrics import auc
 from adray.sweep.trial import prepare_arrays
@@ -38,8 +45,41 @@ def test_conv_rule(shape, conv):
     assert is_conv_shape(shape) is conv
 
 
-def test_dense_architecture_is_bias_free_leaky_and_linear_coded(toy):
-    det = DeepSVDD(pretrain_epochs=0, epochs=0, hidden_dims=(6, 3)).fit(toy.X_train)
+def test_mlp_architecture_is_ruffs_tabular_network_on_standardised_input(toy):
+    det = DeepSVDD(pretrain_epochs=0, epochs=0).fit(toy.X_train)
+    ae = det.networks_["ae"]
+    assert isinstance(ae, MLPSVDDAutoEncoder) and det.architecture_ == "mlp" and det.hidden_dims_ == (128, 64, 32)
+    assert all(m.bias is None for m in ae.modules() if isinstance(m, torch.nn.Linear))
+    norms = [m for m in ae.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert len(norms) == 4 and all(not m.affine and m.eps == 1e-4 for m in norms)  # no learnable shift
+    assert [name for name, _ in ae.encoder.named_children()][-1] == "code" and ae.encoder.code.out_features == 32
+    assert [name for name, _ in ae.decoder.named_children()][-1] == "output"  # linear: standardised units
+    np.testing.assert_allclose(ae.encoder.standardize.mean.numpy(), toy.X_train.mean(axis=0), rtol=1e-5)
+    phi = det.networks_["phi"]
+    assert {"standardize.mean", "standardize.scale"} <= set(phi.state_dict())
+    opt = det.optimizers_
+    assert opt["pretrain"].defaults["lr"] == 1e-4 and opt["main"].defaults["lr"] == 1e-4
+    assert det.batch_size == 128 and det.dropout == 0.0
+
+
+def test_mlp_scores_ignore_each_features_unit(toy):
+    params = {"pretrain_epochs": 2, "epochs": 2, "batch_size": 64}
+    det = DeepSVDD(**params).fit(toy.X_train, seed=1)
+    a, b = np.linspace(0.5, 40.0, toy.X_train.shape[1]).astype(np.float32), np.float32(-3.0)
+    rescaled = DeepSVDD(**params).fit(toy.X_train * a + b, seed=1)
+    np.testing.assert_allclose(rescaled.decision_function(toy.X_test * a + b), det.decision_function(toy.X_test),
+                               rtol=1e-3, atol=1e-6)
+
+
+def test_a_last_batch_of_one_row_is_skipped(toy):
+    X = np.concatenate([toy.X_train, toy.X_train[:1]])  # 257 rows, batch 64: 4 full batches and 1 row
+    det = DeepSVDD(pretrain_epochs=1, epochs=3, batch_size=64).fit(X)
+    assert det.train_steps_ == 3 * 4 and np.isfinite(det.decision_function(toy.X_test)).all()
+
+
+def test_dense_architecture_is_the_seeds_bias_free_leaky_and_linear_coded(toy):
+    det = DeepSVDD(architecture="dense", dropout=0.1, learning_rate=1e-3, pretrain_epochs=0, epochs=0,
+                   hidden_dims=(6, 3)).fit(toy.X_train)
     ae = det.networks_["ae"]
     assert isinstance(ae, DenseSVDDAutoEncoder) and det.architecture_ == "dense"
     assert all(m.bias is None for m in ae.modules() if isinstance(m, torch.nn.Linear))
@@ -83,7 +123,7 @@ def test_keras_learning_rate_decay(toy):
     det = DeepSVDD(pretrain_epochs=1, epochs=3, batch_size=64, lr_decay=0.1).fit(toy.X_train)
     steps = 3 * 4  # 256 rows / 64
     assert det.train_steps_ == steps
-    assert det.optimizers_["main"].param_groups[0]["lr"] == pytest.approx(1e-3 / (1 + 0.1 * (steps - 1)))
+    assert det.optimizers_["main"].param_groups[0]["lr"] == pytest.approx(1e-4 / (1 + 0.1 * (steps - 1)))
 
 
 def test_resume_in_the_middle_of_the_svdd_stage(toy):

@@ -91,3 +91,64 @@ def test_missing_pyod_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(pyod_adapter.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(AdrayError, match="pip install pyod"):
         pyod_adapter.pyod_detector("SomethingNotCached")
+
+
+def test_values_pyod_needs_from_the_data_are_filled_in(toy):
+    cls = pyod_detector("DeepSVDD")
+    assert cls.required == ("n_features",) and cls().n_features is None
+    det = cls(epochs=2).fit(toy.X_train, seed=0)
+    assert det.filled_params_ == {"n_features": 8} and det.get_params()["n_features"] is None
+    assert det.detector_.n_features == 8 and np.isfinite(det.decision_function(toy.X_test)).all()
+    assert cls(epochs=1, n_features=8).fit(toy.X_train).filled_params_ == {}  # a value set by hand is kept
+
+
+# PyOD classes that cannot score new rows of a feature matrix whatever the arguments, and how they say so
+CANNOT_SCORE_NEW_ROWS = {"MatrixProfile": (NotImplementedError, "transductive")}
+UNIVARIATE_ONLY = {"MAD"}  # scores one feature
+
+
+def _small_data():
+    """200 training rows x 6 features; 120 test rows (window-based detectors need >= 100), 20 of them shifted."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    X_test = rng.normal(size=(120, 6))
+    X_test[:20] += 4.0
+    low, span = X.min(axis=0), np.ptp(X, axis=0)
+    return ((X - low) / span).astype(np.float32), ((X_test - low) / span).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", sorted(pyod_adapter.available()))
+def test_every_pyod_detector_fits_and_scores_without_hand_set_arguments(name):
+    try:
+        cls = pyod_detector(name)
+    except AdrayError as exc:
+        if isinstance(exc.__cause__, ImportError):
+            pytest.skip(f"optional package missing: {exc}")
+        assert pyod_adapter.available()[name].startswith("pyod.models.pyg_")  # refused: a graph detector
+        assert f"PyOD's {name} is a graph detector" in str(exc)
+        return
+    X, X_test = _small_data()
+    if name in UNIVARIATE_ONLY:
+        X, X_test = X[:, :1], X_test[:, :1]
+    y = np.zeros(len(X), dtype=np.int64)
+    y[:10] = 1
+    det = cls(**cls.smoke_params)
+    unfillable = [p for p in cls.required if p not in pyod_adapter.FROM_DATA]
+    if unfillable:  # an object only the user can give (a list of detectors, an encoder): a clear refusal
+        with pytest.raises(AdrayError, match=f"needs the argument '{unfillable[0]}'.*set it in Python"):
+            det.fit(X, y, seed=0)
+        return
+    try:
+        det.fit(X, y, seed=0)
+    except AdrayError as exc:
+        if isinstance(exc.__cause__, ImportError):
+            pytest.skip(f"optional package missing: {exc}")
+        raise
+    if name in CANNOT_SCORE_NEW_ROWS:
+        error, message = CANNOT_SCORE_NEW_ROWS[name]
+        with pytest.raises(error, match=message):
+            det.decision_function(X_test)
+        return
+    scores = det.decision_function(X_test)
+    assert scores.shape == (len(X_test),) and scores.dtype == np.float64 and np.isfinite(scores).all()
+    assert np.ptp(scores) > 0
