@@ -4,7 +4,9 @@ unshared decoders run one after the other (faster on CPU than one grouped convol
 
 Shapes use PyTorch's channels-first layout: a batch of views is (n, R, T, C); a window is an image
 of height T (time) and width C (channels), zero-padded at the top/left to a multiple of 4 (the
-original pads 125 x 45 to 128 x 48) and cropped back after decoding.
+original pads 125 x 45 to 128 x 48) and cropped back after decoding. The detector stores the
+network channels-last on CPU (a memory layout only: the same function, computed faster);
+``reference.py`` keeps a plainer formulation to check and time this one against.
 """
 
 from __future__ import annotations
@@ -159,15 +161,22 @@ class AMSLNetwork(nn.Module):
         z = self.encode(views)
         dim, height, width = self.code_shape
         positions = z.flatten(-2).transpose(-1, -2)  # (n, R, P, D)
-        global_read, global_entropy = self.global_memory(positions)
-        local_read, local_entropy = self.local_memory(positions)
+        global_read, global_entropy = self.read_memory(self.global_memory, positions)
+        local_read, local_entropy = self.read_memory(self.local_memory, positions)
         alpha = self.fusion()  # (R, 2): view r uses its own memory reads (fixes the views 6/7 bug)
         fused = alpha[:, :1, None] * local_read + alpha[:, 1:, None] * global_read
         fused = fused.transpose(-1, -2).reshape(n, r, dim, height, width)
         code = torch.cat([z, fused], dim=2)  # (n, R, 2 f2, h, w): concat(z_r, Fused_r)
-        decoded = torch.cat([dec(c) for c, dec in zip(code.unbind(1), self.decoders, strict=True)], dim=1)
-        out = {"reconstruction": decoded[:, :, self.pad_t:, self.pad_c:],
+        out = {"reconstruction": self.decode(code)[:, :, self.pad_t:, self.pad_c:],
                "global_entropy": global_entropy, "local_entropy": local_entropy}
         if classify:
             out["logits"] = self.classifier(z.reshape(n * r, *self.code_shape)).view(n, r, r)
         return out
+
+    def read_memory(self, memory: Memory, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(read-out, entropy) of one memory for features (n, R, P, D)."""
+        return memory(positions)
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        """Codes (n, R, 2 f2, h, w) -> padded windows (n, R, T', C'), view r by decoder r."""
+        return torch.cat([dec(c) for c, dec in zip(code.unbind(1), self.decoders, strict=True)], dim=1)

@@ -2,9 +2,10 @@
 
 :class:`~.network.AMSLNetwork` computes the same function with less work (entropy from the
 read-out, transposed convolutions that crop inside the kernel, channels-last on CPU).
-``ReferenceNetwork`` keeps the straightforward version, with identical parameters and
-initialisation, so the tests can check that the optimised network gives the same outputs and
-gradients and ``sweeps/bench_amsl.py`` can time both in one run. Training never uses it.
+``ReferenceNetwork`` keeps the straightforward memory read and decoders (and is left NCHW), with
+identical parameters and initialisation, so the tests can check that the optimised network gives
+the same outputs and gradients and ``sweeps/bench_amsl.py`` can time both in one run. Training
+never uses it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from adray.detectors.amsl.network import KERNEL, AMSLNetwork, SameConvTranspose2d
+from adray.detectors.amsl.network import KERNEL, AMSLNetwork, Memory, SameConvTranspose2d
 
 
 def plain_address(features: torch.Tensor, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -31,26 +32,16 @@ def cropped_conv_transpose(layer: SameConvTranspose2d, x: torch.Tensor) -> torch
 
 
 class ReferenceNetwork(AMSLNetwork):
-    """:class:`AMSLNetwork` (same parameters, same initialisation) with the plain forward pass."""
+    """:class:`AMSLNetwork` (same parameters, same initialisation) with the plain memory read and decoders."""
 
-    def forward(self, views: torch.Tensor, classify: bool = True) -> dict[str, torch.Tensor]:
-        n, r = views.shape[0], self.n_views
-        z = self.encode(views)
-        dim, height, width = self.code_shape
-        positions = z.flatten(-2).transpose(-1, -2)
-        global_read, global_entropy = plain_address(positions, self.global_memory.weight)
-        local_read, local_entropy = plain_address(positions, self.local_memory.weight)
-        alpha = self.fusion()
-        fused = alpha[:, :1, None] * local_read + alpha[:, 1:, None] * global_read
-        code = torch.cat([z, fused.transpose(-1, -2).reshape(n, r, dim, height, width)], dim=2)
+    def read_memory(self, memory: Memory, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return plain_address(positions, memory.weight)
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
         decoded = []
         for i, decoder in enumerate(self.decoders):
             x = code[:, i]
             for layer in decoder:
                 x = cropped_conv_transpose(layer, x) if isinstance(layer, SameConvTranspose2d) else layer(x)
             decoded.append(x)
-        out = {"reconstruction": torch.cat(decoded, dim=1)[:, :, self.pad_t:, self.pad_c:],
-               "global_entropy": global_entropy, "local_entropy": local_entropy}
-        if classify:
-            out["logits"] = self.classifier(z.reshape(n * r, *self.code_shape)).view(n, r, r)
-        return out
+        return torch.cat(decoded, dim=1)
