@@ -127,6 +127,9 @@ def comparison_text(table: pd.DataFrame, budget: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Check, run the sweep, report; returns the exit code (the sweep's when it did not complete)."""
+    if not args.cpu and not 0 < args.gpus_per_trial <= 1:
+        raise AdrayError(f"--gpus-per-trial must be above 0 and at most 1 (got {args.gpus_per_trial:g}): the share "
+                         "of one GPU each seed trains on; use --cpu to train on the CPU")
     check_ready(args.cpu, args.smoke)
     print(command_line(args), flush=True)
     if args.dry_run:

@@ -94,6 +94,12 @@ def test_the_paper_run_needs_every_dsads_file_but_a_smoke_run_does_not(isolated_
     assert not (tmp_path / "results").exists()
 
 
+def test_a_gpu_share_outside_0_to_1_is_refused(isolated_data_dir, tmp_path):
+    for share in ("0", "1.5"):
+        refused(reproduce("--gpus-per-trial", share, data_dir=isolated_data_dir, storage=tmp_path / "results"),
+                "--gpus-per-trial must be above 0 and at most 1", f"got {float(share):g}", "--cpu")
+
+
 def test_comparison_is_the_report_row_beside_the_paper(tmp_path):
     path = tmp_path / "metrics.csv"
     pd.DataFrame([{"group": "g", "method": "amsl", "unit": "dsads", "n": 5,
