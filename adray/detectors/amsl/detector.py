@@ -59,7 +59,9 @@ from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
 SCORE_STREAM = 7_919  # spawn key of the scoring views' stream (the training views use the stage stream)
-SCORE_CHUNK = 64  # windows transformed and scored at once (scores do not depend on it)
+# windows transformed and scored at once (scores do not depend on it): on the CPU 16 scores a DSADS window
+# about 10 % faster than 64 (smaller (n, R, P, S) memory tensors; sweeps/bench_amsl.py), a GPU wants more
+SCORE_CHUNK = {"cpu": 16, "cuda": 64}
 
 
 class AMSL(TorchDetector):
@@ -120,10 +122,15 @@ class AMSL(TorchDetector):
             raise AdrayError(f"views must be distinct names from {VIEWS}, got {self.views!r}")
         self.views_ = views
         length, n_channels = (*feature_shape, 1)[:2]
-        return {"amsl": AMSLNetwork(
+        net = AMSLNetwork(
             int(length), int(n_channels), len(views), global_slots=int(self.global_mem_dim),
             local_slots=int(self.local_mem_dim),
-            filters=(int(self.filter_size1), int(self.filter_size2), int(self.filter_size3)))}
+            filters=(int(self.filter_size1), int(self.filter_size2), int(self.filter_size3)))
+        if self.device_ == "cpu":
+            # the same function, computed faster by oneDNN's channels-last convolutions (sweeps/bench_amsl.py);
+            # on a GPU, where that was not measured, the network stays NCHW
+            net = net.to(memory_format=torch.channels_last)
+        return {"amsl": net}
 
     def _stage_data(self, stage, X, y, subclass):
         views = make_views(self._windows(X), view_generators(self.stage_rng_), self.views_)
@@ -167,8 +174,9 @@ class AMSL(TorchDetector):
         generators = view_generators(np.random.SeedSequence([self.seed_, SCORE_STREAM]))
         scaler = ViewScaler(self.view_low_.cpu().numpy(), self.view_span_.cpu().numpy())
         windows = self._windows(X)
-        for start in range(0, len(windows), SCORE_CHUNK):
-            views = scaler.transform(make_views(windows[start: start + SCORE_CHUNK], generators, self.views_))
+        chunk = SCORE_CHUNK["cpu" if self.device_ == "cpu" else "cuda"]
+        for start in range(0, len(windows), chunk):
+            views = scaler.transform(make_views(windows[start: start + chunk], generators, self.views_))
             yield torch.from_numpy(views).to(self.device_)
 
     @property
