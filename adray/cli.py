@@ -278,12 +278,21 @@ def cmd_sweep(args) -> int:
                          "command (it may add seeds and values), or give only --name and --resume")
     if args.config and request.methods:  # a sweep file runs on the data that is present
         missing = missing_datasets(request)
+        by_message: dict[str, list[str]] = {}  # one line per missing dataset, naming each of its settings
         for name, message in missing.items():
-            print(f"adray: skipping {name}: {message}", file=sys.stderr)
+            by_message.setdefault(message, []).append(name)
+        for message, names in by_message.items():
+            print(f"adray: skipping {', '.join(names)}: {message}", file=sys.stderr)
         if missing:
             kept = [d for d in (request.datasets or []) if d not in missing]
+            if not kept and args.dry_run:  # still show what the file asks for, so it can be sized before downloading
+                print(f"none of the datasets of {args.config} is present (see the messages above); with their files "
+                      "it would run:")
+                print(preview(request, require_files=False))
+                return 0
             if not kept:
-                raise AdrayError(f"none of the datasets of {args.config} is present; see the messages above")
+                raise AdrayError(f"none of the datasets of {args.config} is present; see the messages above "
+                                 "(--dry-run shows what it would run)")
             request.datasets = kept
     if args.dry_run:
         print(preview(request))

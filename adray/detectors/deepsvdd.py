@@ -18,6 +18,7 @@ class DeepSVDD(SVDDBase):
     Parameters
     ----------
     architecture : "auto" (conv for square images with a side that is a multiple of 4, mlp otherwise),
+        "seeds" (the papers' choice: conv for such images, dense otherwise),
         "mlp" (Ruff et al.'s tabular network on standardised features), "dense" (the seeds' dense network
         on [0, 1] input) or "conv" (the seeds' image network).
     hidden_dims : dense widths, the last one the (linear) code; None = (128, 64, 32) for mlp, the AE

@@ -20,7 +20,8 @@ Networks (``architecture``):
   ``Linear(32 -> 4 (H/4)(W/4)) -> LReLU -> Upsample2 -> Conv8 5x5 -> BN -> LReLU -> Upsample2 -> Conv(C)
   5x5 -> sigmoid``. **Rule** (``architecture="auto"``): conv for square images, shape (H, H) or
   channels-last (H, H, C) with C <= 4, whose side H is a multiple of 4 and >= 8 (digits 8x8, MNIST 28x28,
-  CIFAR 32x32); mlp for everything else (tabular rows, series windows). Dropout applies to the two dense
+  CIFAR 32x32); mlp for everything else (tabular rows, series windows). ``architecture="seeds"`` applies
+  the same rule with the seeds' dense network instead of mlp (what the papers ran). Dropout applies to the two dense
   networks only.
 
 Why no biases, no learnable BN shift and no bounded activations: with them a network can map every input
@@ -66,7 +67,7 @@ CENTER_EPS = 0.1  # |c_j| < 0.1 -> +-0.1, §2.7
 SAD_EPS = 1e-6  # (d^2 + 1e-6)^{-1} for labelled anomalies, §2.7
 BN_EPS = 1e-4  # conv BN eps, §2.7
 CONV_CODE = 32  # Dense32 code of the conv encoder, §2.7
-ARCHITECTURES = ("auto", "mlp", "dense", "conv")
+ARCHITECTURES = ("auto", "seeds", "mlp", "dense", "conv")
 MLP_DIMS = (128, 64, 32)  # Ruff et al.'s tabular widths (their arrhythmia network), code 32
 
 
@@ -237,8 +238,8 @@ class SVDDBase(TorchDetector):
         if not 0.0 <= self.dropout < 1.0:
             raise AdrayError(f"dropout must be in [0, 1), got {self.dropout!r}")
         architecture = self.architecture
-        if architecture == "auto":
-            architecture = "conv" if is_conv_shape(feature_shape) else "mlp"
+        if architecture in ("auto", "seeds"):  # "seeds": the published pair, conv for images and dense otherwise
+            architecture = "conv" if is_conv_shape(feature_shape) else ("mlp" if architecture == "auto" else "dense")
         if architecture == "conv":
             if not is_conv_shape(feature_shape):
                 raise AdrayError(

@@ -7,7 +7,7 @@ import inspect
 from collections import Counter
 
 from adray.errors import DatasetMissingError
-from adray.sweep.request import SweepRequest, expand_trials, search_cells
+from adray.sweep.request import SETTING_KEYS, SweepRequest, expand_trials, search_cells
 from adray.tune import spaces
 
 
@@ -39,7 +39,14 @@ def epochs_of(method: str, params: dict) -> int:
     return max(1, sum(epochs))
 
 
-def preview(request: SweepRequest) -> str:
+def setting_label(dataset: str, setting, fields) -> str:
+    """``mnist:a3_0-5``, followed by the value of each setting field the sweep varies (``n_train_anomalies=5``)."""
+    values = setting.to_dict()
+    return " ".join([f"{dataset}:{setting.name}", *(f"{k}={values[k]}" for k in fields)])
+
+
+def preview(request: SweepRequest, require_files: bool = True) -> str:
+    """The dry run's text; ``require_files=False`` previews it as if every dataset's files were present."""
     resources = f"{request.cpus_per_trial:g} CPU, {request.gpus_per_trial:g} GPU per trial"
     if request.search != "grid":
         cells = search_cells(request)
@@ -53,16 +60,19 @@ def preview(request: SweepRequest) -> str:
         lines.append(f"work: at most about {work:,} trial-epochs"
                      + (" (seed-aware ASHA stops some early)" if request.scheduler == "asha" else ""))
         return "\n".join(lines)
-    trials = expand_trials(request)
-    per_cell = Counter((t.method, t.dataset, t.setting.name) for t in trials)
-    configs = Counter()
-    for t in {(t.method, t.dataset, t.setting.name, t.config_id): t for t in trials}.values():
-        configs[(t.method, t.dataset, t.setting.name)] += 1
+    trials = expand_trials(request, require_files)
+    # a cell is (method, dataset, setting): settings that share a preset name but differ in a --set field
+    # (n_train_anomalies=5 and =100) are separate cells
+    per_cell = Counter((t.method, t.setting_key) for t in trials)
+    configs = Counter((t.method, t.setting_key) for t in {(t.method, t.setting_key, t.config_id): t
+                                                           for t in trials}.values())
+    fields = [k for k in request.overrides if k in SETTING_KEYS - {"setting"}]
+    labels = {(t.method, t.setting_key): f"{t.method} on {setting_label(t.dataset, t.setting, fields)}"
+              for t in trials}
     lines = [f"{len(trials)} trials ({resources}):"]
     for key, n in per_cell.items():
-        method, dataset, setting = key
-        lines.append(f"  {method} on {dataset}:{setting}: {configs[key]} configuration(s) x "
-                     f"{n // max(1, configs[key])} seed(s) = {n} trials")
+        lines.append(f"  {labels[key]}: {configs[key]} configuration(s) x {n // max(1, configs[key])} seed(s) = "
+                     f"{n} trials")
     work = sum(epochs_of(t.method, t.params) for t in trials)
     lines.append(f"work: about {work:,} trial-epochs")
     return "\n".join(lines)

@@ -298,9 +298,11 @@ def _configurations(request: SweepRequest):
                 yield method, dataset, setting, {**params, **smoke}
 
 
-def expand_trials(request: SweepRequest) -> list[TrialConfig]:
+def expand_trials(request: SweepRequest, require_files: bool = True) -> list[TrialConfig]:
     """The sweep's trials, in a stable order; raises before anything runs if any part is invalid. A
-    searched sweep has none up front: its searcher adds them (see :func:`search_cells`)."""
+    searched sweep has none up front: its searcher adds them (see :func:`search_cells`).
+    ``require_files=False`` skips the check that the datasets' files are present (a preview of a sweep
+    whose data is still to be downloaded)."""
     _check_request(request)
     trials: dict[str, TrialConfig] = {}
     datasets = set()
@@ -312,8 +314,9 @@ def expand_trials(request: SweepRequest) -> list[TrialConfig]:
             trial = TrialConfig(method=method, dataset=dataset, setting=setting, seed=int(seed),
                                 params=params, checkpoint_every=request.checkpoint_every)
             trials.setdefault(trial.trial_key, trial)  # --smoke can collapse configurations
-    for dataset in sorted(datasets):
-        locate(dataset)  # missing raw files -> where to put them and where to get them
+    if require_files:
+        for dataset in sorted(datasets):
+            locate(dataset)  # missing raw files -> where to put them and where to get them
     return list(trials.values())
 
 

@@ -173,3 +173,10 @@ def test_gpu_fit(toy_images):
     assert gpu.device_ == "cuda" and gpu.c_.is_cuda
     np.testing.assert_allclose(gpu.decision_function(toy_images.X_test), cpu.decision_function(toy_images.X_test),
                                rtol=1e-2, atol=1e-4)
+
+
+def test_seeds_architecture_is_the_papers_pair_conv_for_images_dense_otherwise(toy, toy_images):
+    rows = DeepSVDD(architecture="seeds", pretrain_epochs=0, epochs=0).fit(toy.X_train)
+    images = DeepSVDD(architecture="seeds", pretrain_epochs=0, epochs=0).fit(toy_images.X_train)
+    assert isinstance(rows.networks_["ae"], DenseSVDDAutoEncoder) and rows.architecture_ == "dense"
+    assert isinstance(images.networks_["ae"], ConvSVDDAutoEncoder) and images.architecture_ == "conv"
