@@ -1,7 +1,7 @@
 """Detection metrics: AUC-ROC, AP, the ROC curve and metrics at a score threshold.
 
 Label 1 = anomaly and higher score = more anomalous everywhere. Threshold metrics follow AMSL
-(SEEDS.md §4.3): accuracy; precision and recall of the normal and the anomalous class averaged
+(``adray/data/PROTOCOL.md``): accuracy; precision and recall of the normal and the anomalous class averaged
 (macro); and their F1 computed from the two macro averages. The anomaly-class precision, recall and
 F1 are reported too, since the other seeds' baselines quote those.
 """

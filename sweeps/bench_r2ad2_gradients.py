@@ -4,7 +4,7 @@
     python sweeps/bench_r2ad2_gradients.py --n 512 --device cuda --batch-size 256
 
 Both methods compute the same (n, P) matrix of reconstruction-BCE gradients on the same target
-(SEEDS.md §3.2): the MNIST conv target with code 8 (P = 9657) and a tabular dense target
+(R2-AD2's gradient features): the MNIST conv target with code 8 (P = 9657) and a tabular dense target
 (D = 121, dims (40, 20, 10): NSL-KDD's DIM_TARGET, P = 11931). Throughput = samples / second
 after one warm-up call; ``max_abs_diff`` checks that both agree. Prints a table, writes
 results/bench/r2ad2_gradients.csv.

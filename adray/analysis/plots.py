@@ -1,8 +1,8 @@
 """PNG plots of a sweep (matplotlib figures drawn without pyplot): ROC curves, metric over training, spread,
 CD diagram, and for searched sweeps the search's progress.
 
-Why these four: the ROC curve is what the seeds' papers showed per dataset (SEEDS.md §0.2); the
-validation metric over training iterations is GANDI's "AUC over training" (§5.2), where AUC was
+Why these four: the ROC curve is what the seeds' papers showed per dataset; the
+validation metric over training iterations is GANDI's "AUC over training", where AUC was
 found to oscillate, so the final number alone can mislead; the spread over seeds shows what a
 "± std" hides (one bad seed or a uniform spread); the critical-difference diagram summarises the
 Friedman/Nemenyi ranks in one picture.

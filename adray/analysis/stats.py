@@ -1,6 +1,6 @@
 """Significance as the seeds tested it, plus the corrections and caveats they left out.
 
-The seeds (ARGUE §2.8, R2-AD2 §3.7 of SEEDS.md) ran ``scipy.stats.wilcoxon(x=reference seed-means
+The seeds (ARGUE's and R2-AD2's ``evaluate_results.py``) ran ``scipy.stats.wilcoxon(x=reference seed-means
 over datasets, y=other method's seed-means)``: a two-sided paired signed-rank test across datasets,
 zero_method "wilcox". That is :func:`across_datasets`. Added here, because a table of raw p-values
 invites over-reading:

@@ -1,7 +1,7 @@
 """Result tables in Markdown, LaTeX and CSV: methods x datasets, an average column, a p-value column.
 
 Why three formats from one model: Markdown for the report folder and the terminal, LaTeX in the
-seeds' style for papers (``$.93 \\scriptscriptstyle \\pm .01$``, "0." written ".", ARGUE §2.8), CSV
+seeds' style for papers (``$.93 \\scriptscriptstyle \\pm .01$``, "0." written ".", as ARGUE's), CSV
 with the unrounded numbers for anything else. One table per setting group (pollution, known
 anomalies), as the seeds' tables had one column block per pollution level.
 

@@ -67,8 +67,8 @@ def _digits(*values) -> tuple[str, ...]:
     return tuple(str(v) for v in values)
 
 
-# Settings follow SEEDS.md: ARGUE (§2.4: p_test 0.15, 1% pollution, unsupervised), R2-AD2 (§3.5:
-# p_test 0.2, 100 known anomalies, scaler on normal rows), A3 (§1.4: test split drawn with the seed).
+# Settings follow the seeds' protocols (adray/data/PROTOCOL.md, "Named settings per dataset"): ARGUE (p_test
+# 0.15, 1% pollution, unsupervised), R2-AD2 (p_test 0.2, 100 known anomalies), A3 (test split drawn with the seed).
 _ARGUE = dict(p_test=0.15, p_contamination=0.01, n_train_anomalies=0)
 _R2AD2 = dict(p_test=0.2, n_train_anomalies=100)
 _A3 = dict(p_test=0.2, split_seed=None, n_train_anomalies=100)
@@ -133,7 +133,7 @@ SPECS: dict[str, DatasetSpec] = {
                 _s("default", ("normal",), tuple(_shift(d) for d in _GANDI_SHIFTS), p_test=0.5, n_train_anomalies=0),
                 _s("shift3", ("normal",), (_shift(-3), _shift(3)), p_test=0.5, n_train_anomalies=0),
             ]),
-            notes="28,000 x 1: 12,000 normal rows, 1,000 per shift in ±{0.1, 0.5, 1, 2, 3, 4, 5, 10} (SEEDS.md §5.2)",
+            notes="28,000 x 1: 12,000 normal rows, 1,000 per shift in ±{0.1, 0.5, 1, 2, 3, 4, 5, 10} (GANDI's shifts)",
         ),
         # ---- images -----------------------------------------------------------------------------
         DatasetSpec(

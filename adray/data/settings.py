@@ -1,4 +1,4 @@
-"""Experimental settings and splits: the seeds' protocol (SEEDS.md §0.3), exactly and seeded.
+"""Experimental settings and splits: the seeds' protocol (``adray/data/PROTOCOL.md``), exactly and seeded.
 
 Order of operations (ARGUE / R2-AD2 ``DataLabels``):
 

@@ -4,7 +4,7 @@ Used as an embedded dataset and by tests that need a dataset of a chosen size. A
 is a cluster shifted away from the normal ones (easy); ``a1`` is scattered uniformly over the data's
 bounding box (a mix of easy and hard points).
 
-:func:`make_gaussian_shift` is GANDI's 1-D experiment (SEEDS.md §5.1-5.2): normal N(4, 1) rows and
+:func:`make_gaussian_shift` is GANDI's 1-D experiment (``adray/detectors/gandi/README.md``): normal N(4, 1) rows and
 one anomaly class per mean shift, N(4 + delta, 1).
 """
 
@@ -45,7 +45,7 @@ def make_synthetic(
     return RawData(X[order], np.asarray(labels)[order], [f"x{i}" for i in range(n_features)])
 
 
-GANDI_SHIFTS = (0.1, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0, -0.1, -0.5, -1.0, -2.0, -3.0, -4.0, -5.0, -10.0)  # §5.2
+GANDI_SHIFTS = (0.1, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0, -0.1, -0.5, -1.0, -2.0, -3.0, -4.0, -5.0, -10.0)
 
 
 def shift_class(delta: float) -> str:

@@ -4,7 +4,7 @@
 non-torch baselines (IForest) needs neither. The PyTorch training template is
 :class:`adray.detectors.torch_template.TorchDetector`.
 
-Rules (ARCHITECTURE.md "Detector", STYLE.md §6.2):
+Rules:
 
 - ``__init__`` takes keyword-only hyperparameters with defaults and stores them unchanged; no
   seeding, no device choice, no validation. ``get_params``/``set_params`` mirror it, so

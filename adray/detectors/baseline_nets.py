@@ -7,7 +7,7 @@ Everything else comes from :mod:`adray.detectors.nn` (Keras defaults) and :mod:`
 - :func:`resolve_dims`: hidden widths from a hyperparameter (``None`` = the AE rule), validated;
 - :func:`mlp`: ``[Dense -> act -> Dropout]`` hidden layers plus a linear output layer (DAGMM);
 - :func:`aae_encoder` / :func:`aae_decoder`: the dense layout of ARGUE's ``AdversarialAutoencoder``
-  (SEEDS.md §2.3), from which ARGUE derives fAnoGAN (§2.7);
+  (A4RGUE's clustering AAE), from which ARGUE derives fAnoGAN;
 - :func:`keras_rmsprop`: Keras RMSprop (rho 0.9, eps 1e-7; PyTorch's alpha default is 0.99);
 - :func:`per_sample_mse`: the mean squared error of each row (Keras ``mean_squared_error`` per sample).
 """
@@ -64,7 +64,7 @@ def mlp(
 
 def aae_encoder(n_inputs: int, dims: Sequence[int]) -> nn.Sequential:
     """ARGUE ``AdversarialAutoencoder`` dense encoder: ``[Dense -> BN -> LeakyReLU(0.01)]`` for dims[:-1],
-    then a linear ``Dense(dims[-1])`` code (SEEDS.md §2.3; dropout 0, Keras BatchNorm defaults)."""
+    then a linear ``Dense(dims[-1])`` code (dropout 0, Keras BatchNorm defaults)."""
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     width = n_inputs
     for i, d in enumerate(dims[:-1]):
@@ -78,7 +78,7 @@ def aae_encoder(n_inputs: int, dims: Sequence[int]) -> nn.Sequential:
 
 def aae_decoder(dims: Sequence[int], n_outputs: int) -> nn.Sequential:
     """ARGUE ``AdversarialAutoencoder`` dense decoder: ``[Dense -> ReLU]`` for reversed(dims[:-1]), then
-    ``Dense(n_outputs) -> sigmoid`` (SEEDS.md §2.3)."""
+    ``Dense(n_outputs) -> sigmoid``."""
     layers = OrderedDict(knn.dense_block(dims[-1], list(reversed(dims[:-1]))).named_children())
     layers["output"] = knn.dense(dims[0] if len(dims) > 1 else dims[-1], n_outputs)
     layers["output_act"] = nn.Sigmoid()

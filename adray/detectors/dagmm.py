@@ -1,7 +1,7 @@
 """DAGMM: Deep Autoencoding Gaussian Mixture Model (Zong et al., ICLR 2018); registry name ``"dagmm"``.
 
-The seeds ran tnakae's TensorFlow implementation (``dagmm``/``dagmm_v2``, not shipped; SEEDS.md §1.5,
-§2.7, §6). This is a PyTorch port of that design with the paper's numbers where the seeds give none:
+The seeds ran tnakae's TensorFlow implementation (``dagmm``/``dagmm_v2``, not shipped; ARGUE's
+README lists its settings). This is a PyTorch port of that design with the paper's numbers where the seeds give none:
 
 - **compression network** on the flattened input: encoder ``[Dense(h) -> tanh]`` for
   ``comp_hiddens[:-1]``, then a linear ``Dense(comp_hiddens[-1])`` (the code z_c); the decoder mirrors
@@ -16,19 +16,19 @@ The seeds ran tnakae's TensorFlow implementation (``dagmm``/``dagmm_v2``, not sh
   The GMM algebra runs in float64 (tiny d x d matrices) so the Cholesky factor never fails on float32
   round-off.
 - **loss** (Eq. 7): ``mean_i ||x_i - x'_i||^2 + lambda1 * mean_i E(z_i) + lambda2 * sum_k sum_j 1/Sigma_kjj``
-  with the paper's lambda1 = 0.1 and lambda2 = 0.005 (Zong et al. §4.3; tnakae's default lambda2 is
-  1e-4, SEEDS.md §9 lists them UNVERIFIED). Keras-Adam(learning_rate).
+  with the paper's lambda1 = 0.1 and lambda2 = 0.005 (Section 4.3 of Zong et al.; tnakae's default lambda2 is
+  1e-4; the seeds' code does not state the values it ran). Keras-Adam(learning_rate).
 - **score**: the energy under phi, mu, Sigma estimated on the **whole training set** with the trained
   networks in inference mode (tnakae's ``fix_op`` after ``fit``). The template calls that estimate
   after every epoch too (one extra forward pass), so per-epoch val AUC and the final model agree.
 
-Defaults follow ARGUE's tabular configuration (SEEDS.md §2.7): ``comp_hiddens=(12, 4, 1)``,
+Defaults follow ARGUE's tabular configuration: ``comp_hiddens=(12, 4, 1)``,
 ``est_hiddens=(10, 2)``, dropout 0.5, ``learning_rate=1e-4``; A3 used ``(60, 30, 10)``/``(10, 4)``,
-200 epochs, minibatch 1024 (§1.5), ARGUE's image setting ``(60, 30, 10, 1)``/``(10, 4)``: set them in
+200 epochs, minibatch 1024, ARGUE's image setting ``(60, 30, 10, 1)``/``(10, 4)``: set them in
 the sweep. ``epochs=200`` and ``batch_size=1024`` follow A3 (ARGUE: its n_epochs 500, its batch).
 
 Deviations: tnakae standardises the input (``normalize=True``); adray's trials MinMax-scale it, and
-that input is used as is. Defect §7.4 (A3 trained with ``comp_hiddens [60,30,10]`` but evaluated with
+that input is used as is. A3's defect (it trained with ``comp_hiddens [60,30,10]`` but evaluated with
 ``[60,30,10,1]``) does not arise: one network trains and scores.
 """
 
@@ -111,12 +111,12 @@ class DAGMM(TorchDetector):
 
     Parameters
     ----------
-    comp_hiddens : compression-network widths, the last one being the code (SEEDS.md §2.7 tabular
+    comp_hiddens : compression-network widths, the last one being the code (ARGUE's tabular
         (12, 4, 1); A3 (60, 30, 10); ARGUE images (60, 30, 10, 1)).
     est_hiddens : estimation-network widths, the last one being the number of mixture components.
     dropout : dropout after the estimation network's hidden layers (0.5 in every seed).
-    lambda1, lambda2 : energy and covariance-penalty weights (Zong et al. §4.3: 0.1 and 0.005).
-    epochs, batch_size, learning_rate : A3's 200 epochs and minibatch 1024; lr 1e-4 (§1.5, §2.7).
+    lambda1, lambda2 : energy and covariance-penalty weights (Section 4.3 of Zong et al.: 0.1 and 0.005).
+    epochs, batch_size, learning_rate : A3's 200 epochs and minibatch 1024; lr 1e-4 (ARGUE's).
 
     Attributes
     ----------

@@ -24,7 +24,7 @@ class DeepSAD(SVDDBase):
 
     Parameters
     ----------
-    eta : weight of the known-anomaly terms (η = 1 in the seeds, §2.7).
+    eta : weight of the known-anomaly terms (η = 1 in the seeds).
     others : as :class:`~adray.detectors.deepsvdd.DeepSVDD` (architecture, hidden_dims, dropout — R2-AD2's
         base AE uses 0.4 —, pretrain_epochs, pretrain_learning_rate, epochs, learning_rate, lr_decay,
         batch_size).

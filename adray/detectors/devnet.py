@@ -1,10 +1,10 @@
 """DevNet baseline (registry name ``"devnet"``; Pang, Shen & van den Hengel, KDD 2019).
 
-The seeds ran the authors' external code with its defaults (SEEDS.md §1.5, §2.7, §3.6, §6: "defaults
-UNVERIFIED"); adray follows the defaults of the paper and its reference code (GuansongPang/deviation-network,
+The seeds ran the authors' external code (not shipped, so the settings they ran are unknown);
+adray follows the defaults of the paper and its reference code (GuansongPang/deviation-network,
 ``devnet.py``, Keras 2.2):
 
-- **Network** (``network_depth=2``, the code's and paper's default, §4.2 of the paper): flattened input ->
+- **Network** (``network_depth=2``, the code's and paper's default, Section 4.2 of the paper): flattened input ->
   ``Dense(20) -> ReLU`` with an L2 kernel penalty 0.01 -> ``Dense(1)`` linear score. ``hidden_dims=(1000,
   250, 20)`` gives the code's deeper ``network_depth=4`` variant. Keras defaults: Glorot-uniform, zero bias.
 - **Deviation loss**: with a reference r of l = **5000** draws from the prior **N(0, 1)**, drawn once per
@@ -110,7 +110,7 @@ class DevNet(TorchDetector):
         if y is None or not (y == 1).any():
             raise AdrayError(
                 "DevNet needs at least one known anomaly (a training row with y = 1); this setting has none: "
-                "use a setting with n_train_anomalies > 0 (the seeds run DevNet only then, SEEDS.md §2.6)"
+                "use a setting with n_train_anomalies > 0 (the seeds run DevNet only then)"
             )
         if not (y != 1).any():
             raise AdrayError("DevNet needs normal (y = 0) training rows as well as known anomalies")

@@ -1,6 +1,6 @@
 """f-AnoGAN (Schlegl et al., 2019) as ARGUE re-implemented it; registry name ``"fanogan"``.
 
-ARGUE ``baselines/anogan/AnoGAN.py`` (SEEDS.md §2.7) derives the networks from its trained AAE; here
+ARGUE ``baselines/anogan/AnoGAN.py`` derives the networks from its trained AAE; here
 they are fresh networks with the AAE's dense layout (:func:`~adray.detectors.baseline_nets.aae_encoder`
 / ``aae_decoder``: ``[Dense -> BN -> LeakyReLU(0.01)]`` + linear code; ``[Dense -> ReLU]`` + sigmoid
 output; widths ``hidden_dims``, the last being the AAE code), on the flattened input:
@@ -16,7 +16,7 @@ Stage ``"encoder"`` (``epochs``, G and D frozen in inference mode): izi_f loss
 MSE(x, G(E(x))) + kappa * MSE(f(x), f(G(E(x)))) with kappa = 1, Keras-Adam(learning_rate) on E.
 Score: per-sample MSE_x + kappa * MSE_f (ARGUE ``anomaly_score``).
 
-Defaults: ``learning_rate=1e-4`` and ``epochs=500`` are ARGUE's n_epochs/lr (§2.5); ``batch_size=128``
+Defaults: ``learning_rate=1e-4`` and ``epochs=500`` are ARGUE's n_epochs/lr; ``batch_size=128``
 is the default of ARGUE's ``fAnoGAN.fit``; ``hidden_dims=None`` uses the AE's width rule.
 Difference: the seeds shuffle with a 10*batch buffer (here: a full reshuffle each epoch).
 """

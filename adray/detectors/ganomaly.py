@@ -1,7 +1,7 @@
 """GANomaly (Akcay, Atapour-Abarghouei, Breckon, ACCV 2018); registry name ``"ganomaly"``.
 
-ARGUE ran chychen's ``tf2-ganomaly`` (not shipped; SEEDS.md §2.7: enc_dims = DIM_TARGET, images resized
-to 32x32, the rest from its ``opt``, UNVERIFIED). So this follows the paper and the authors' PyTorch
+ARGUE ran chychen's ``tf2-ganomaly`` (not shipped: enc_dims = DIM_TARGET, images resized
+to 32x32, the rest from its ``opt``, so those settings are unknown). So this follows the paper and the authors' PyTorch
 code (samet-akcay/ganomaly, ``options.py``/``networks.py``/``model.py``), each default cited:
 
 - generator = encoder G_E -> decoder G_D -> encoder E (encoder-decoder-encoder); z = G_E(x),
@@ -9,7 +9,7 @@ code (samet-akcay/ganomaly, ``options.py``/``networks.py``/``model.py``), each d
 - discriminator = an encoder with a 1-unit sigmoid output; its trunk (every layer but the last) gives the
   features f used for feature matching;
 - generator loss ``w_adv * mean (f(x) - f(x'))^2 + w_con * mean |x - x'| + w_enc * mean (z - z')^2`` with
-  w_adv = 1, w_con = 50, w_enc = 1 (paper §3, options.py); discriminator loss
+  w_adv = 1, w_con = 50, w_enc = 1 (Section 3 of the paper, options.py); discriminator loss
   ``0.5 * (BCE(D(x), 1) + BCE(D(x'), 0))`` (BCE clipped at 1e-7; model.py ``backward_d``); per step G
   is updated first, then D on the same (detached) x'; D is re-initialised when its loss falls below
   1e-5 (model.py ``reinit_d``);

@@ -1,8 +1,8 @@
 """GradCon: gradient-constrained autoencoder (Kwon et al., ECCV 2020); registry name ``"gradcon"``.
 
-As R2-AD2 re-implemented it (``baselines/gradcon/GradCon.py``, SEEDS.md §3.6):
+As R2-AD2 re-implemented it (``baselines/gradcon/GradCon.py``):
 
-- the network is a fresh copy of the R2-AD2 target AE (§3.1: ``[Dense -> ReLU -> Dropout(0.4)]``,
+- the network is a fresh copy of the R2-AD2 target AE (``[Dense -> ReLU -> Dropout(0.4)]``,
   code ``Dense -> ReLU``, mirrored decoder with a sigmoid output; here
   :class:`~adray.detectors.ae.DenseAutoEncoder` on the flattened input), trained with the MSE
   reconstruction loss and Keras-Adam(learning_rate);
@@ -14,7 +14,7 @@ As R2-AD2 re-implemented it (``baselines/gradcon/GradCon.py``, SEEDS.md §3.6):
 - score(x) = MSE(x) + ``score_weight`` (0.12) * mean_k(-cos(grad_k MSE(x), g_k)) per sample, with the
   decoder in inference mode; per-sample gradients are vectorised with ``torch.func.vmap(grad)``.
 
-Defect fixed (found here, not in SEEDS.md §7): R2-AD2 computes the cosine with
+Defect fixed (found while porting; ``adray/detectors/r2ad2/README.md`` lists it): R2-AD2 computes the cosine with
 ``tf.keras.losses.CosineSimilarity()`` on gradients reshaped to ``(-1, 1)``, i.e. along an axis of
 length one, so each "cosine" is the sign agreement of one weight (and its gradient is almost zero).
 Kwon et al. define the cosine between whole per-layer gradient vectors; this port uses that
@@ -25,7 +25,7 @@ AUC), while the shipped element-wise variant trains almost like a plain MSE AE a
 sign-agreement term to the score.
 
 Other differences: the seeds shuffle with a 10*batch buffer (here: a full reshuffle each epoch, as
-every adray detector). Defaults follow R2-AD2 (§3.5, §3.6): dropout 0.4, ``learning_rate=1e-3``,
+every adray detector). Defaults follow R2-AD2: dropout 0.4, ``learning_rate=1e-3``,
 ``epochs=100``; ``hidden_dims=None`` uses the AE's width rule (R2-AD2's DIM_TARGET per data set,
 e.g. (40, 20, 10), belongs in the sweep).
 """

@@ -1,6 +1,6 @@
 """Isolation Forest baseline (registry name ``"iforest"``): scikit-learn's forest behind adray's contract.
 
-As in the seeds (SEEDS.md §2.7, §6): scikit-learn defaults, score = ``-decision_function`` so that
+As in the seeds: scikit-learn defaults, score = ``-decision_function`` so that
 higher = more anomalous. Input is flattened, so images and series work too. No torch needed.
 
 Reports: one ``{"stage": "fit", "epoch": 1, "iteration": 1, "loss": 0.0, ["val_auc"]}`` after

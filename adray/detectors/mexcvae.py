@@ -1,5 +1,5 @@
 """MEx-CVAE(C): mixture of experts with (convolutional and) variational autoencoders (Yu et al., Applied
-Intelligence 2020) as ARGUE re-implemented it (``baselines/mex_cvaec/MEx_CVAEC.py``, SEEDS.md §2.7);
+Intelligence 2020) as ARGUE re-implemented it (``baselines/mex_cvaec/MEx_CVAEC.py``);
 registry name ``"mexcvae"``.
 
 Networks (dense version, on the flattened input; widths ``hidden_dims`` = ARGUE's DIM_TARGET, the last
@@ -22,11 +22,11 @@ loss = 0.3 L_1 + 0.3 L_2 + 0.3 L_gate + 0.1 L_tower, optimised by Keras RMSprop(
 Score = 0.4 S_1 + 0.4 S_2 + 0.1 t1^2 + 0.1 t2^2 with S_k = 0.6 MSE(x, y_k) + 0.4 MSE(x_hat_k, y_hat_k)
 per sample.
 
-Defect fixed (found here, not in SEEDS.md §7): ARGUE's expert-2 loss uses KL(z_12, n), expert 1's
-second code, where the symmetric formula (and SEEDS.md §2.7) has expert 2's own code z_21; this port
+Defect fixed (found while porting): ARGUE's expert-2 loss uses KL(z_12, n), expert 1's
+second code, where the symmetric formula has expert 2's own code z_21; this port
 uses z_21. Not ported: the convolutional variant (code 500) for images; images are flattened.
 
-Defaults: ``learning_rate=1e-4``, ``epochs=500`` (ARGUE's n_epochs/lr, §2.5); ``dropout=0.1``;
+Defaults: ``learning_rate=1e-4``, ``epochs=500`` (ARGUE's n_epochs/lr); ``dropout=0.1``;
 ``batch_size=256``; ``hidden_dims=None`` uses the AE width rule (at least two widths are needed: x_hat
 is a hidden layer).
 """

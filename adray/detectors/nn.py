@@ -1,4 +1,4 @@
-"""Shared PyTorch building blocks that reproduce the Keras defaults of the seed code (SEEDS.md §0.1).
+"""Shared PyTorch building blocks that reproduce the Keras defaults of the seed code.
 
 Each default is stated once here:
 

@@ -1,7 +1,7 @@
 """REPEN baseline (registry name ``"repen"``; Pang, Cao, Chen & Liu, KDD 2018), unsupervised.
 
-The seeds ran the authors' external code (SEEDS.md §2.7, §6: epochs = min(30, n_epochs); not shipped,
-defaults UNVERIFIED). adray follows the paper and its reference code (GuansongPang/deep-outlier-detection,
+The seeds ran the authors' external code (epochs = min(30, n_epochs); not shipped, so its
+other settings there are unknown). adray follows the paper and its reference code (GuansongPang/deep-outlier-detection,
 ``REPEN.py`` and ``utilities.py``, Keras 2.2):
 
 1. **Outlier candidates**: LeSiNN scores the training rows, an ensemble of **50** random subsamples of
@@ -22,7 +22,7 @@ defaults UNVERIFIED). adray follows the paper and its reference code (GuansongPa
    trial seed instead.
 
 Unsupervised: labels are ignored (every training row takes part). The seeds train REPEN on the test
-split when there is no pollution (§2.7); adray always trains on the training rows.
+split when there is no pollution; adray always trains on the training rows.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ class REPEN(TorchDetector):
 
     def _build(self, feature_shape, n_subclasses):
         if int(self.epochs) > 30:
-            raise AdrayError(f"REPEN trains for at most 30 epochs (SEEDS.md §2.7), got epochs={self.epochs}")
+            raise AdrayError(f"REPEN trains for at most 30 epochs (as the seeds ran it), got epochs={self.epochs}")
         return {"net": REPENNetwork(int(np.prod(feature_shape)), int(self.embedding_dim))}
 
     def _make_optimizers(self):

@@ -62,11 +62,11 @@ from adray.detectors.ae import default_hidden_dims
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
-LEAKY_SLOPE = 0.01  # LeakyReLU(0.01), §2.7
-CENTER_EPS = 0.1  # |c_j| < 0.1 -> +-0.1, §2.7
-SAD_EPS = 1e-6  # (d^2 + 1e-6)^{-1} for labelled anomalies, §2.7
-BN_EPS = 1e-4  # conv BN eps, §2.7
-CONV_CODE = 32  # Dense32 code of the conv encoder, §2.7
+LEAKY_SLOPE = 0.01  # LeakyReLU(0.01) (published code)
+CENTER_EPS = 0.1  # |c_j| < 0.1 -> +-0.1 (published code)
+SAD_EPS = 1e-6  # (d^2 + 1e-6)^{-1} for labelled anomalies (published code)
+BN_EPS = 1e-4  # conv BN eps (published code)
+CONV_CODE = 32  # Dense32 code of the conv encoder (published code)
 ARCHITECTURES = ("auto", "seeds", "mlp", "dense", "conv")
 MLP_DIMS = (128, 64, 32)  # Ruff et al.'s tabular widths (their arrhythmia network), code 32
 
@@ -86,7 +86,7 @@ def svdd_loss(dist: torch.Tensor) -> torch.Tensor:
 
 def sad_loss(dist: torch.Tensor, sign: torch.Tensor, eta: float = 1.0, eps: float = SAD_EPS) -> torch.Tensor:
     """Deep-SAD: mean of (dist + eps)^{+1} for normal rows (sign +1) and eta (dist + eps)^{-1} for known
-    anomalies (sign -1); SEEDS.md §2.7 adds eps to every term and uses eta = 1."""
+    anomalies (sign -1); ARGUE's baseline adds eps to every term and uses eta = 1."""
     terms = (dist + eps) ** sign
     return torch.where(sign < 0, eta * terms, terms).mean()
 
@@ -183,7 +183,7 @@ def _bn(channels: int) -> nn.BatchNorm2d:
 
 
 class ConvSVDDAutoEncoder(nn.Module):
-    """The §2.7 conv encoder (Conv8-Conv4-Dense32, bias-free) and its mirrored decoder."""
+    """ARGUE's conv encoder (Conv8-Conv4-Dense32, bias-free) and its mirrored decoder."""
 
     def __init__(self, side: int, channels: int):
         super().__init__()

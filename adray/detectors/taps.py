@@ -1,6 +1,6 @@
 """Activation taps, alarm networks and counter-example noise shared by A3, ARGUE (and R2-AD2 later).
 
-The Fraunhofer methods (SEEDS.md §0.1, §1.1, §2.1) feed an *alarm* network with the activations of a
+The Fraunhofer methods (A3, ARGUE, R2-AD2) feed an *alarm* network with the activations of a
 frozen target network. Which activations count is a Keras detail kept here once:
 
 - an activation is tapped when it is a **separate** layer (Keras ``Activation``/``LeakyReLU``);
@@ -27,13 +27,13 @@ from adray.detectors import nn as knn
 
 TAP_NAME = re.compile(r"act\d*")  # names of separate activation layers (fullmatch)
 
-# SEEDS.md §2.5: ARGUE's alarm sizes; BIG is the only one used by A3/ARGUE (§1.1, §2.1)
+# ARGUE's alarm sizes (published code); BIG is the only one used by A3/ARGUE
 ALARM_HUGE = (5000, 2000, 500, 200)
 ALARM_BIG = (1000, 500, 200, 75)
 ALARM_SMALL = (100, 50, 25, 10)
 
 NOISE_KINDS = ("normal", "uniform")
-NOISE_MEAN, NOISE_STD = 0.5, 1.0  # SEEDS.md §1.1 RandomNoise("normal"), §2.2 x_noise ~ N(0.5, 1)
+NOISE_MEAN, NOISE_STD = 0.5, 1.0  # A3's RandomNoise("normal"), ARGUE's x_noise ~ N(0.5, 1)
 
 
 def is_tap(name: str) -> bool:
@@ -93,8 +93,8 @@ def alarm_network(
     """The alarm (or gating) MLP of the Fraunhofer seeds.
 
     ``[Dense(d) -> ReLU]`` for d in ``dims``, with ``Dropout(dropout)`` after every hidden layer
-    (``dropout_each=True``: ARGUE's ``add_dense(p_dropout)``, SEEDS.md §2.1) or only once before
-    the output (A3's ``alarm_net``, §1.1), then ``Dense(n_outputs)`` with a fused ``sigmoid`` or
+    (``dropout_each=True``: ARGUE's ``add_dense(p_dropout)``) or only once before
+    the output (A3's ``alarm_net``), then ``Dense(n_outputs)`` with a fused ``sigmoid`` or
     ``softmax`` (named ``output``/``output_act``). Keras init via :mod:`adray.detectors.nn`. The
     first Dense is ``dense0`` (A3's optional kernel regulariser applies to it).
     """
@@ -116,7 +116,7 @@ def counter_examples(like: torch.Tensor, kind: str = "normal") -> torch.Tensor:
     """Trivial anomalies with the shape of ``like``, from the global torch RNG (unclipped).
 
     ``"normal"``: i.i.d. N(0.5, 1) (A3's default ``RandomNoise``, ARGUE's ``x_noise``);
-    ``"uniform"``: U(0, 1) (SEEDS.md §1.1).
+    ``"uniform"``: U(0, 1) (A3's option).
     """
     if kind == "normal":
         return torch.randn_like(like) * NOISE_STD + NOISE_MEAN

@@ -28,7 +28,7 @@ from adray.data.settings import Setting, Split, make_split
 # report(metrics, state) -> None: called every epoch; ``state`` is not None when a checkpoint is due
 Reporter = Callable[[dict, "dict | None"], None]
 
-THRESHOLD_PERCENTILE = 98.0  # AMSL's rule (SEEDS.md §4.3): >= 98th percentile of training scores
+THRESHOLD_PERCENTILE = 98.0  # AMSL's rule (adray/data/PROTOCOL.md): >= 98th percentile of training scores
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The embedded ``gaussian_shift`` dataset: GANDI's 1-D experiment (SEEDS.md §5.1-5.2)."""
+"""The embedded ``gaussian_shift`` dataset: GANDI's 1-D experiment (adray/detectors/gandi/README.md)."""
 
 import numpy as np
 

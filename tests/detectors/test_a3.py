@@ -1,4 +1,4 @@
-"""A3 (SEEDS.md §1): tap sizes, losses on hand-computed values, frozen target, digits, determinism, resume."""
+"""A3 (adray/detectors/a3/README.md): tap sizes, losses on hand-computed values, frozen target, digits, determinism, resume."""
 
 import math
 

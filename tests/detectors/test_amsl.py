@@ -1,4 +1,4 @@
-"""AMSL (SEEDS.md §4): transformations, memory, fusion, shapes, losses, scores and learning."""
+"""AMSL (adray/detectors/amsl/README.md): transformations, memory, fusion, shapes, losses, scores and learning."""
 
 import math
 
@@ -179,7 +179,7 @@ def test_each_view_decodes_its_own_features_fused_with_its_own_weights():
 
 
 def test_a_views_reconstruction_depends_only_on_that_view():
-    # the original fuses the raw view's memory reads into views 6 and 7 (SEEDS.md §7.7)
+    # the original fuses the raw view's memory reads into views 6 and 7 (a defect adray fixes)
     torch.manual_seed(0)
     net = AMSLNetwork(16, 4, **TINY_NET).eval()
     views = torch.rand(2, 7, 16, 4)

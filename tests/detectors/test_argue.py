@@ -1,4 +1,4 @@
-"""ARGUE / A4RGUE (SEEDS.md §2): tap sizes, gate labels, losses by hand, training step, digits, resume."""
+"""ARGUE / A4RGUE (adray/detectors/argue/README.md): tap sizes, gate labels, losses by hand, training step, digits, resume."""
 
 import math
 
@@ -24,7 +24,7 @@ from adray.errors import AdrayError
 from adray.metrics import auc
 from adray.sweep.trial import prepare_arrays
 
-KDD_DIMS = (150, 100, 70, 40, 25, 10)  # SEEDS.md §2.4 do_kdd
+KDD_DIMS = (150, 100, 70, 40, 25, 10)  # ARGUE's published do_kdd widths
 # digits budget: ~1-2 CPU seconds (the seeds' 500 epochs at lr 1e-4 are for the full data sets)
 DIGITS_PARAMS = {"expert_epochs": 10, "alarm_epochs": 12, "learning_rate": 2e-3,
                  "batch_size": 64, "alarm_dims": (128, 64)}

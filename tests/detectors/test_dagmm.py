@@ -25,7 +25,7 @@ def breast_cancer():
 
 
 def test_architecture_follows_the_seeds(toy):
-    det = DAGMM(comp_hiddens=(60, 30, 10), est_hiddens=(10, 4), epochs=0).fit(toy.X_train)  # A3, SEEDS.md §1.5
+    det = DAGMM(comp_hiddens=(60, 30, 10), est_hiddens=(10, 4), epochs=0).fit(toy.X_train)  # A3's sizes
     net = det.networks_["dagmm"]
     linear = [(m.in_features, m.out_features) for m in net.encoder if isinstance(m, torch.nn.Linear)]
     assert linear == [(8, 60), (60, 30), (30, 10)]
@@ -36,7 +36,7 @@ def test_architecture_follows_the_seeds(toy):
     assert net.estimation.dropout0.p == 0.5
     opt = det.optimizers_["main"]
     assert opt.defaults["lr"] == 1e-4 and opt.defaults["eps"] == 1e-7
-    default = DAGMM()  # ARGUE tabular (SEEDS.md §2.7), paper lambdas
+    default = DAGMM()  # ARGUE tabular, paper lambdas
     assert (default.comp_hiddens, default.est_hiddens, default.lambda1, default.lambda2) == ((12, 4, 1), (10, 2), 0.1, 0.005)
 
 

@@ -1,4 +1,4 @@
-"""GANDI (SEEDS.md §5): networks, losses, step-based training, batch-wise scoring, the 1-D experiment."""
+"""GANDI (adray/detectors/gandi/README.md): networks, losses, step-based training, batch-wise scoring, the 1-D experiment."""
 
 import math
 
@@ -146,7 +146,7 @@ def test_reports_every_steps_per_report_steps_with_val_auc(toy):
         toy.X_train, X_val=toy.X_test, y_val=toy.y_test, callbacks=[reports.append])
     assert [r["iteration"] for r in reports] == [1, 2, 3] and [r["epoch"] for r in reports] == [1, 2, 3]
     assert [r["step"] for r in reports] == [100.0, 200.0, 250.0]
-    assert [r["d_steps"] for r in reports] == [300.0, 600.0, 750.0]  # separate counters (§7.8)
+    assert [r["d_steps"] for r in reports] == [300.0, 600.0, 750.0]  # separate counters (the original shared one)
     assert all(0.0 <= r["val_auc"] <= 1.0 and r["loss"] == r["loss_d"] for r in reports)
     assert (det.g_steps_, det.d_steps_) == (250, 750)
 
@@ -205,7 +205,7 @@ def test_score_is_one_minus_d_on_consecutive_minibatches_of_the_set_only(toy):
                                scores[:120], rtol=1e-5)
     # ... the last minibatch is filled up with the set's first rows ...
     np.testing.assert_allclose(det.decision_function(np.concatenate([X[120:], X[:4]]))[:8], scores[120:], rtol=1e-5)
-    # ... so scoring another set in between changes nothing (the §5.2 batch dependence stays within one call)
+    # ... so scoring another set in between changes nothing (the batch dependence stays within one call)
     det.decision_function(toy.X_train)
     np.testing.assert_array_equal(det.decision_function(X), scores)
     assert not np.allclose(det.decision_function(X[::-1])[::-1], scores)  # but the row order matters
@@ -230,7 +230,7 @@ def _arrays(name, setting):
 
 
 def test_gandi_1d_experiment_separates_a_shift_of_three():
-    """§5.2's protocol: N(4, 1) test rows and N(4 ± 3, 1) test rows are scored as separate sets.
+    """The original's protocol: N(4, 1) test rows and N(4 ± 3, 1) test rows are scored as separate sets.
 
     A GAN's discriminator oscillates (the thesis' "AUC over training"), and where it stands after the last
     step depends on the CPU's float details as much as on the seed. What GANDI offers is that D separates

@@ -1,4 +1,4 @@
-"""The Keras defaults (SEEDS.md §0.1) stated once in adray.detectors.nn."""
+"""The Keras defaults of the seeds' code, stated once in adray.detectors.nn."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""R2-AD2 (SEEDS.md §3): sizes, gradients, the shared BatchNorm, the two-phase step and a real data set."""
+"""R2-AD2 (adray/detectors/r2ad2/README.md): sizes, gradients, the shared BatchNorm, the two-phase step and a real data set."""
 
 import copy
 import time
@@ -26,7 +26,7 @@ TINY = {"target_epochs": 1, "n_targets": 2, "n_target_epochs": 1, "epochs": 1, "
 
 
 def dense_p(n_inputs, dims):
-    """Σ (in·out + out) over D -> d1 -> ... -> dk -> ... -> d1 -> D (SEEDS.md §3.1)."""
+    """Σ (in·out + out) over D -> d1 -> ... -> dk -> ... -> d1 -> D (the published target)."""
     sizes = [n_inputs, *dims, *dims[-2::-1], n_inputs]
     return sum(a * b + b for a, b in zip(sizes, sizes[1:], strict=False))
 
@@ -46,7 +46,7 @@ def loop_gradients(model, x, names):
     return torch.stack(rows)
 
 
-# ---------------------------------------------------------------- sizes (SEEDS.md §3.1)
+# ---------------------------------------------------------------- sizes
 def test_mnist_conv_target_has_9657_gradient_features():
     target = make_target((28, 28), 8, 0.4)
     names = select_parameters(target)
@@ -94,7 +94,7 @@ def test_gradient_selection_options():
     assert select_parameters(target, ("kernel",), ("encoder.code",)) == ["encoder.code.weight"]
 
 
-# ---------------------------------------------------------------- gradients (SEEDS.md §3.2)
+# ---------------------------------------------------------------- gradients
 @pytest.mark.parametrize("shape,dims", [((6,), (4, 2)), ((28, 28), 8)])
 def test_vectorised_gradients_equal_a_loop_over_samples(shape, dims):
     torch.manual_seed(0)
@@ -122,7 +122,7 @@ def test_gradient_features_stack_the_snapshots(toy):
                                    rtol=1e-5)
 
 
-# ---------------------------------------------------------------- BatchNorm and alarm (SEEDS.md §3.3)
+# ---------------------------------------------------------------- BatchNorm and alarm
 def test_batch_norm_is_shared_across_time_steps():
     norm = GradientNorm(5)
     assert norm.bn.momentum == 0.01 and norm.bn.eps == 1e-3
@@ -172,7 +172,7 @@ def test_detector_builds_the_seed_alarm_and_optimisers(toy):
     assert isinstance(single.networks_["alarm"], DenseAlarm)
 
 
-# ---------------------------------------------------------------- training (SEEDS.md §3.2, §3.4, §7.10)
+# ---------------------------------------------------------------- training
 def test_holdout_rows_are_drawn_once_and_snapshots_sit_every_n_target_epochs(toy):
     y = np.zeros(len(toy.X_train), int)
     y[:10] = 1
@@ -189,7 +189,7 @@ def test_holdout_rows_are_drawn_once_and_snapshots_sit_every_n_target_epochs(toy
     det.fit(toy.X_train, y, seed=4, callbacks=[lambda r: targets.append(
         (r["stage"], r["epoch"], copy.deepcopy(det.networks_["target"].state_dict())))])
     rows = seen["target"]
-    np.testing.assert_array_equal(rows, seen["snapshots"])  # §7.10: one subset for both stages
+    np.testing.assert_array_equal(rows, seen["snapshots"])  # one subset for both stages (the original redrew it)
     assert len(rows) == round(0.75 * (len(y) - 10)) and (y[rows] == 0).all() and len(set(rows)) == len(rows)
     expected = {1: ("target", 2), 2: ("snapshots", 2), 3: ("snapshots", 4)}
     for k, key in expected.items():
@@ -217,7 +217,7 @@ def test_two_phase_step_updates_only_the_intended_tensors(toy):
     y_t = torch.from_numpy(y[:32].astype(np.float32))
     features = det.gradients(x)
     det._train_step("alarm", (features, y_t))
-    assert calls == [("alarm", False, True), ("norm", True, False)]  # §3.4: BN inference, then alarm inference
+    assert calls == [("alarm", False, True), ("norm", True, False)]  # BN inference, then alarm inference
     assert {n for n, p in det.networks_["norm"].named_parameters()} == {"bn.weight", "bn.bias"}
     assert {id(p) for g in det.optimizers_["norm"].param_groups for p in g["params"]} == {
         id(p) for p in det.networks_["norm"].parameters()}
@@ -278,7 +278,7 @@ def test_bad_hyperparameters_and_inputs(toy):
         R2AD2(**TINY).fit(toy.X_train, np.ones(len(y), int))
 
 
-# ---------------------------------------------------------------- a real data set (SEEDS.md §3.5 setting)
+# ---------------------------------------------------------------- a real data set (R2-AD2's setting)
 def test_beats_a_trivial_score_on_digits():
     from adray.data import get_spec, load, make_split
     from adray.sweep.trial import prepare_arrays

@@ -1,4 +1,4 @@
-"""Shared A3/ARGUE helpers: activation taps, alarm networks, counter-examples (SEEDS.md §0.1, §1.1, §2.1)."""
+"""Shared A3/ARGUE helpers: activation taps, alarm networks, counter-examples."""
 
 from collections import OrderedDict
 

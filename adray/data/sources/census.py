@@ -7,7 +7,7 @@ Format: no header; each line holds 42 values separated by a comma and a space: t
 ``census-income.names``, with the unlisted instance weight at index 24, then the income label
 ``- 50000.`` or `` 50000+.``.
 
-Preprocessing (ARGUE, SEEDS.md §2.4):
+Preprocessing (as ARGUE's loader):
 
 - every column except the numeric ones {0, 5, 16, 17, 18, 24, 30, 39} is one-hot encoded (industry
   and occupation recodes, year and veterans' benefits are codes, so they are one-hot too). Columns
@@ -19,7 +19,7 @@ Preprocessing (ARGUE, SEEDS.md §2.4):
 - ``official_test`` marks the rows of ``census-income.test``.
 
 Deviation from the seed: ARGUE reads ``census-income.test`` for both its training and its test set
-(a bug, SEEDS.md §7.2). Here the training rows come from ``census-income.data`` and the test rows
+(a bug, listed in ARGUE's README). Here the training rows come from ``census-income.data`` and the test rows
 from ``census-income.test``.
 """
 

@@ -5,7 +5,7 @@ National Forest, Colorado; 7 forest cover types).
 
 Format: the UCI file has no header; each line holds 55 comma-separated integers: 10 quantitative
 attributes, 4 binary wilderness-area columns, 40 binary soil-type columns and ``Cover_Type`` (1-7).
-The ``covtype.csv`` that ARGUE and R2-AD2 read (the Kaggle copy, SEEDS.md §2.4) holds the same rows
+The ``covtype.csv`` that ARGUE and R2-AD2 read (the Kaggle copy) holds the same rows
 with a header of the same names, last column ``Cover_Type``. Both give the same 54 features in the
 UCI order.
 

@@ -7,7 +7,7 @@ Format: one CSV with the header ``"Time","V1",...,"V28","Amount","Class"``; ``V1
 components, ``Time`` is seconds since the first transaction, ``Class`` is the quoted string "0"
 (genuine) or "1" (fraud).
 
-Preprocessing (A3, SEEDS.md §1.4; R2-AD2 uses the same file): ``Time`` is dropped, since it only
+Preprocessing (A3's; R2-AD2 uses the same file): ``Time`` is dropped, since it only
 orders the two days, which leaves the 29 features V1-V28 and Amount. The labels are "0" and "1".
 Scaling (MinMax) is fitted later on each trial's training rows.
 """

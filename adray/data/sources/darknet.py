@@ -3,7 +3,7 @@
 One CICFlowMeter flow per row, 85 columns from ``Flow ID,Src IP,Src Port,Dst IP,Dst Port,Protocol,
 Timestamp,...`` to two columns both named ``Label``: the traffic class (Non-Tor, NonVPN, Tor, VPN) and
 the fine application label (pandas names it ``Label.1``). Preprocessing follows ARGUE and R2-AD2
-(SEEDS.md §2.4, §3.5):
+(their dataset loaders):
 
 - +-Inf becomes NaN and rows with NaN are dropped (a few flows have undefined rates);
 - ``Flow ID``, ``Src IP``, ``Dst IP`` and ``Timestamp`` are dropped as non-informative identifiers, and

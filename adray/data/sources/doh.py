@@ -2,7 +2,7 @@
 ``l2-benign.csv`` and ``l2-malicious.csv``.
 
 One DoH flow per row: ``SourceIP,DestinationIP,SourcePort,DestinationPort,TimeStamp,Duration,
-FlowBytesSent,...,Label`` with Label Benign or Malicious. Preprocessing follows ARGUE (SEEDS.md §2.4):
+FlowBytesSent,...,Label`` with Label Benign or Malicious. Preprocessing follows ARGUE's loader:
 
 - both files are concatenated; the IP addresses and ports are dropped as non-informative identifiers;
 - +-Inf becomes NaN and rows with NaN are dropped;

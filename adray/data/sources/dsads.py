@@ -2,7 +2,7 @@
 
 Source: https://archive.ics.uci.edu/dataset/256/daily+and+sports+activities (Barshan & Altun): 19
 activities (a01..a19) performed by 8 subjects (p1..p8), each recording cut into 60 segments of 5 s
-(s01..s60): 9,120 files. AMSL ships the same tree (SEEDS.md §4.1).
+(s01..s60): 9,120 files. AMSL ships the same tree (``adray/detectors/amsl/README.md``).
 
 Format: each file is one segment of 125 rows (25 Hz x 5 s) by 45 comma-separated floats: 5 sensor
 units (torso T, right arm RA, left arm LA, right leg RL, left leg LL), each with x/y/z accelerometer,

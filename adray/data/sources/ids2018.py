@@ -2,14 +2,14 @@
 Algorithms": one CICFlowMeter CSV per capture day, e.g. ``Friday-02-03-2018_TrafficForML_CICFlowMeter.csv``.
 
 Most files have 80 columns (``Dst Port,Protocol,Timestamp,...,Label``); ``Thuesday-20-02-2018`` also has
-``Flow ID,Src IP,Src Port,Dst IP``. Preprocessing follows the seeds' IDS loaders (SEEDS.md §1.4, §2.4):
+``Flow ID,Src IP,Src Port,Dst IP``. Preprocessing follows the seeds' IDS loaders (A3's and ARGUE's):
 
 - every file is read and the files are concatenated; header rows repeated inside a file are dropped;
 - ``Timestamp`` and the identifiers ``Flow ID``, ``Src IP``, ``Dst IP`` are dropped. ``Src Port`` is
   dropped too: it exists in one file only, so it would be missing for every other row;
 - rows with NaN or +-Infinity in any feature are dropped;
 - ``day`` = index of the file in sorted name order is added as a feature (ARGUE does this "so that the
-  other methods can learn it", §2.4; A3 and R2-AD2 do not) and is also the row's group (ARGUE's per-day
+  other methods can learn it"; A3 and R2-AD2 do not) and is also the row's group (ARGUE's per-day
   experts). ARGUE numbered the files in directory-listing order; sorting makes the numbering stable;
 - ``Protocol`` is one-hot encoded with the fixed categories 0 (HOPOPT), 6 (TCP) and 17 (UDP);
 - the 15 attack labels map to Benign, Bot, BruteForce, DDoS, DoS, Infiltration, WebAttacks; an unknown

@@ -12,7 +12,7 @@ IDX format: a big-endian header, the magic number 0x00000803 (unsigned bytes, 3 
 images or 0x00000801 (1 dimension) for labels, then one big-endian uint32 per dimension, then the
 bytes in row-major order.
 
-Preprocessing, as the seeds (SEEDS.md §0.3, §2.4): pixels are divided by 255 (float in [0, 1]),
+Preprocessing, as in the seeds' loaders: pixels are divided by 255 (float in [0, 1]),
 shape (28, 28). MNIST / Fashion-MNIST labels are the digits "0".."9"; EMNIST letters codes 1..26
 become "a".."z". EMNIST's IDX images are stored transposed, so each is transposed back to upright;
 the MATLAB images are reshaped column-major (``order="F"``, as ARGUE does), which gives the same

@@ -1,7 +1,7 @@
 """NSL-KDD (https://www.unb.ca/cic/datasets/nsl.html): ``KDDTrain+.txt`` and ``KDDTest+.txt``.
 
 Each line holds the 41 connection features, the attack name and a difficulty level, without a header.
-Preprocessing follows R2-AD2 (SEEDS.md §3.5; A3 §1.4 agrees on the classes):
+Preprocessing follows R2-AD2 (A3 agrees on the classes):
 
 - the column names are the 41 feature names of the official ``.arff`` files (embedded below, as the
   ``.txt`` files have none); the trailing difficulty level is not a feature and is dropped;

@@ -3,7 +3,7 @@
 Sources: the ODDS library (http://odds.cs.stonybrook.edu/) ships MATLAB files with the variables
 ``X`` (n x d) and ``y`` (n x 1); ADBench (https://github.com/Minqi824/ADBench) ships numpy ``.npz``
 archives with the arrays ``X`` and ``y``. R2-AD2's Mammography is ODDS ``mammography.mat`` (11,183 x
-6, 260 anomalies; SEEDS.md §3.5), read like any other file of this kind.
+6, 260 anomalies), read like any other file of this kind.
 
 Preprocessing: none (integer features above 2^24 are stored rounded to float32, with a warning saying
 by how much). Labels become "0" (normal) and "1" (anomaly); the files carry no feature

@@ -2,7 +2,7 @@
 
 79 lexical features of a URL (``Querylength,domain_token_count,...,ldl_domain,...``) and the class in
 ``URL_Type_obf_Type`` (benign, Defacement, malware, phishing, spam). Preprocessing follows ARGUE and
-R2-AD2 (SEEDS.md §2.4, §3.5): +-Inf becomes NaN and every feature *column* containing NaN is dropped
+R2-AD2: +-Inf becomes NaN and every feature *column* containing NaN is dropped
 (a few features are undefined for many URLs; dropping the columns keeps all rows).
 
 ``groups`` is ``ldl_domain`` as a string (e.g. "0", "1"): ARGUE splits the benign class by it. It stays

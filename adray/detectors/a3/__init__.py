@@ -1,4 +1,4 @@
-"""A3 – Activation Anomaly Analysis (SEEDS.md §1); see :mod:`adray.detectors.a3.detector`."""
+"""A3 – Activation Anomaly Analysis (adray/detectors/a3/README.md); see :mod:`adray.detectors.a3.detector`."""
 
 from adray.detectors.a3.detector import A3
 

@@ -1,21 +1,21 @@
 """A3 – Activation Anomaly Analysis (Sperl, Schulze, Böttinger; ECML-PKDD 2020), registry name ``"a3"``.
 
-SEEDS.md §1 (numbers cited per hyperparameter in :class:`A3`). Three stages, each reported per epoch:
+Numbers and their sources: ``adray/detectors/a3/README.md``. Three stages, each reported per epoch:
 
 1. ``"target"``: the target AE learns to reconstruct the normal-labelled training rows (BCE,
-   Adam 1e-3, 30 epochs), then is frozen (§1.1);
-2. ``"vae"`` (only with ``anomaly_net="vae"``): the anomaly VAE learns the same rows (§1.1);
+   Adam 1e-3, 30 epochs), then is frozen;
+2. ``"vae"`` (only with ``anomaly_net="vae"``): the anomaly VAE learns the same rows;
 3. ``"alarm"``: the alarm network reads every separate activation of the frozen target and learns
-   BCE(y, A(act(x))) + w·BCE(1, A(act(G(x)))) with one counter-example G(x) per sample (§1.2).
+   BCE(y, A(act(x))) + w·BCE(1, A(act(G(x)))) with one counter-example G(x) per sample.
 
 Score = A(act(x)) ∈ (0, 1).
 
 Decisions and deviations (documented per the brief):
 
-- Target: the dense AE of §1.1 on the flattened input; the Keras-blog conv AE for 28x28 images
+- Target: the published dense AE on the flattened input; the Keras-blog conv AE for 28x28 images
   (``architecture="auto"``). Other image sizes (e.g. the 8x8 ``digits``) use the dense AE on the
   flattened image, since the conv design only fits 28x28.
-- ``target_dims=None``: the per-dataset widths of §1.1 cannot be known by the detector (CreditCard
+- ``target_dims=None``: the published per-dataset widths cannot be known by the detector (CreditCard
   [50,25,10,5], NSL-KDD [200,100,50,25], IDS [150,80,40,20] are set by the sweep); the rule
   :func:`~adray.detectors.a3.network.default_target_dims` follows their shape (widen to ~1.75·D,
   then halve over four layers). A narrowing target (the AE baseline's halving rule) gives the alarm
@@ -25,7 +25,7 @@ Decisions and deviations (documented per the brief):
   (only the conv target's last tapped layer is affected).
 - The shifted L1/L2 activity regulariser is added for both alarm calls (real and counter-example
   batch), as the Keras graph does; the input L1/L2 regularises the kernel and bias of the first
-  alarm layer (§1.1). All four are 0 in the published runs.
+  alarm layer. All four are 0 in the published runs.
 - Alarm and VAE training data: the target's rows are the normal-labelled training rows (y == 0,
   polluted rows included); the alarm sees every training row with its label.
 """
@@ -53,22 +53,22 @@ class A3(TorchDetector):
 
     Parameters
     ----------
-    target_dims : encoder widths of the dense target AE down to the code (§1.1; None = the
+    target_dims : encoder widths of the dense target AE down to the code (None = the
         :func:`~adray.detectors.a3.network.default_target_dims` rule). Ignored by the conv target.
     architecture : "auto" (conv for 28x28 images, else dense), "dense" or "conv" (28x28 only).
     target_dropout : the target's Dropout before its output (dense) / SpatialDropout (conv), 0.1.
-    target_epochs, target_learning_rate : 30 epochs, Adam 1e-3 (Keras default) (§1.1).
-    alarm_dims : alarm widths, ALARM_BIG (1000, 500, 200, 75) (§1.1).
-    alarm_dropout : the alarm's single Dropout before its output, 0.1 (§1.1).
-    alarm_epochs, learning_rate : alarm training, 60 epochs at Adam 1e-5 (§1.2).
-    batch_size : 256 (IDS 2048) for every stage (§1.1, §1.2).
+    target_epochs, target_learning_rate : 30 epochs, Adam 1e-3 (Keras default), as published.
+    alarm_dims : alarm widths, ALARM_BIG (1000, 500, 200, 75) (published code).
+    alarm_dropout : the alarm's single Dropout before its output, 0.1 (published code).
+    alarm_epochs, learning_rate : alarm training, 60 epochs at Adam 1e-5 (published code).
+    batch_size : 256 (IDS 2048) for every stage (published code).
     anomaly_net : counter-example generator: "normal" N(0.5, 1) (default), "uniform" U(0, 1) or
-        "vae" (§1.1).
-    anomaly_loss_weight : w of the counter-example BCE, 1.0 (§1.2).
-    anomaly_var : std of the VAE's latent perturbation z = μ + anomaly_var·ε, 5.0 (§1.1).
-    vae_dims, vae_epochs, vae_learning_rate : VAE 800-400-100-25, 30 epochs, Adam 1e-3 (§1.1).
+        "vae".
+    anomaly_loss_weight : w of the counter-example BCE, 1.0 (published code).
+    anomaly_var : std of the VAE's latent perturbation z = μ + anomaly_var·ε, 5.0 (published code).
+    vae_dims, vae_epochs, vae_learning_rate : VAE 800-400-100-25, 30 epochs, Adam 1e-3 (published code).
     in_l1, in_l2 : L1/L2 on the first alarm layer's kernel and bias; out_l1, out_l2 : the shifted
-        L1/L2 activity regulariser on the alarm output (zero at 1). All 0 (§1.1, grid {0, 0.1} §1.6).
+        L1/L2 activity regulariser on the alarm output (zero at 1). All 0 (published; its grid: {0, 0.1}).
 
     Attributes
     ----------

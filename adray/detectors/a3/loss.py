@@ -1,4 +1,4 @@
-"""A3's losses (SEEDS.md §1.1, §1.2), on probabilities, with Keras' clipped BCE."""
+"""A3's losses (adray/detectors/a3/README.md), on probabilities, with Keras' clipped BCE."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from adray.detectors import nn as knn
 
 def alarm_loss(p_real: torch.Tensor, y: torch.Tensor, p_fake: torch.Tensor,
                anomaly_loss_weight: float = 1.0) -> torch.Tensor:
-    """BCE(y, A(act(x))) + w · BCE(1, A(act(G(x)))), each a mean over the batch (§1.2).
+    """BCE(y, A(act(x))) + w · BCE(1, A(act(G(x)))), each a mean over the batch.
 
     One counter-example per real sample: ``p_fake`` has the batch's length.
     """
@@ -38,7 +38,7 @@ def l1l2(params: Iterable[torch.Tensor], l1: float = 0.0, l2: float = 0.0) -> to
 
 def vae_loss(x: torch.Tensor, reconstruction: torch.Tensor, mean: torch.Tensor,
              log_var: torch.Tensor) -> torch.Tensor:
-    """A3's VAE objective (§1.1): mean_b[Σ_pixels BCE + KL] + mean BCE (the compiled Keras loss).
+    """A3's VAE objective: mean_b[Σ_pixels BCE + KL] + mean BCE (the compiled Keras loss).
 
     KL = −½ Σ (1 + log σ² − μ² − exp(log σ²)).
     """

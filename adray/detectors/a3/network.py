@@ -1,4 +1,4 @@
-"""A3's networks (SEEDS.md §1.1): dense and convolutional target AEs and the anomaly VAE.
+"""A3's networks (adray/detectors/a3/README.md): dense and convolutional target AEs and the anomaly VAE.
 
 Targets are ``nn.Sequential`` with separate activation layers named ``act<i>`` (tapped by
 :mod:`adray.detectors.taps`) and fused output activations named ``output_act`` (not tapped).
@@ -15,12 +15,12 @@ from torch import nn
 
 from adray.detectors import nn as knn
 
-CONV_IMAGE_SIZE = 28  # the Keras-blog conv AE of SEEDS.md §1.1 is defined for 28x28 images
+CONV_IMAGE_SIZE = 28  # the Keras-blog conv AE that A3 used is defined for 28x28 images
 WIDEN = 1.75  # first target layer / input size in the published targets (29->50, 121->200, 80->150)
 
 
 def default_target_dims(n_inputs: int) -> tuple[int, ...]:
-    """The rule for ``target_dims=None``, shaped like the published A3 targets (SEEDS.md §1.1).
+    """The rule for ``target_dims=None``, shaped like the published A3 targets.
 
     Those widen the input first and then roughly halve over four layers (CreditCard 29 ->
     [50,25,10,5], NSL-KDD 121 -> [200,100,50,25], IDS 80 -> [150,80,40,20]). The rule:
@@ -77,7 +77,7 @@ def conv_target(channels: int = 1, dropout: float = 0.1) -> nn.Sequential:
 
 
 class VAE(nn.Module):
-    """A3's anomaly VAE on flattened input (SEEDS.md §1.1; dims 800-400-100-25 by default).
+    """A3's anomaly VAE on flattened input (dims 800-400-100-25 by default).
 
     Encoder: [Dense -> ReLU] for dims[:-1], then Dense μ and Dense log σ² (dims[-1] each).
     Decoder: [Dense -> ReLU] for reversed(dims[:-1]), Dropout(dropout), Dense(D, sigmoid).

@@ -1,4 +1,4 @@
-"""AMSL: Adaptive Memory networks with Self-supervised Learning (SEEDS.md §4); see :mod:`.detector`."""
+"""AMSL: Adaptive Memory networks with Self-supervised Learning; see README.md and :mod:`.detector`."""
 
 from adray.detectors.amsl.detector import AMSL
 

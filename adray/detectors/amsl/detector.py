@@ -1,22 +1,22 @@
 """AMSL, Adaptive Memory networks with Self-supervised Learning (TKDE 2021), registry name ``"amsl"``.
 
-A PyTorch port of ``zhangyuxin621/AMSL`` train.py / transformation.py (SEEDS.md §4) on the
+A PyTorch port of ``zhangyuxin621/AMSL`` train.py / transformation.py (``adray/detectors/amsl/README.md``) on the
 detector contract. Every window (T x C) gets six transformed copies (noise, negate, opposite,
 permute, scale, smooth; :mod:`.transforms`); the seven views are MinMax-scaled per view, encoded
 by a shared CNN, classified by view (self-supervision), read through a global memory shared by all
 views and one local memory per view, fused with learned weights and decoded per view
 (:mod:`.network`). Loss and score: :mod:`.loss`.
 
-Defaults (SEEDS.md §4.2, §10): 7 views, 500 global and 500 local memory slots, filters
+Defaults (published code): 7 views, 500 global and 500 local memory slots, filters
 32/64/128 (the memory dimension is the second), λ1 = 1.0, λ2 = 2e-4, Keras-Adam lr 1e-3
-(eps 1e-7, §0.1), batch 16, 100 epochs. The 98th-percentile threshold and AMSL's metrics
-(accuracy, macro precision/recall, mF1; §4.3) are computed by the trial runner
+(eps 1e-7, the Keras default), batch 16, 100 epochs. The 98th-percentile threshold and AMSL's metrics
+(accuracy, macro precision/recall, mF1) are computed by the trial runner
 (``adray.sweep.trial.THRESHOLD_PERCENTILE``, :func:`adray.metrics.threshold_metrics`).
 
-Differences from the original code, all deliberate (SEEDS.md §7.7 and others):
+Differences from the original code, all deliberate (the README's "Defects and adray's fixes"):
 
 - **Per-sample score.** The score is each sample's summed 7-view reconstruction MSE; the original
-  averages over the whole batch, so all 16 samples of a batch shared one score (§4.3).
+  averages over the whole batch, so all 16 samples of a batch shared one score.
 - **Views 6 and 7 use their own memories.** The original feeds the raw view's local and global
   memory reads into the fusion of the scale and smooth views; here view r fuses its own reads.
 - **No scaler leakage.** The per-view MinMax is fitted inside ``fit`` on the training windows'

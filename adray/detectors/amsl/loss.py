@@ -1,4 +1,4 @@
-"""AMSL's losses and score (SEEDS.md §4.2, §4.3).
+"""AMSL's losses and score (adray/detectors/amsl/README.md).
 
 total = Σ_r MSE_r + λ2 · L_spar + λ1 · Σ_r CE_r, every term averaged over the batch, where
 MSE_r is the mean squared reconstruction error of view r, L_spar the sum of the 2R memory
@@ -22,7 +22,7 @@ def reconstruction_score(views: torch.Tensor, reconstruction: torch.Tensor) -> t
     """The anomaly score: per-sample Σ_r MSE_r, shape (n,).
 
     The original's ``mse`` Lambda averages over the whole batch, giving every sample of a batch of
-    16 the same value (SEEDS.md §4.3, §7.7); this is the per-sample version.
+    16 the same value (a defect of the published code); this is the per-sample version.
     """
     return view_mse(views, reconstruction).sum(dim=1)
 
@@ -30,7 +30,7 @@ def reconstruction_score(views: torch.Tensor, reconstruction: torch.Tensor) -> t
 def keras_categorical_crossentropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Keras' ``categorical_crossentropy`` on softmax probabilities, per row.
 
-    Keras clips the probabilities to [1e-7, 1 - 1e-7] before the log (SEEDS.md §0.1), so a
+    Keras clips the probabilities to [1e-7, 1 - 1e-7] before the log (:mod:`adray.detectors.nn`), so a
     probability below 1e-7 contributes -log(1e-7) and no gradient. ``target`` holds class indices.
     """
     probs = torch.softmax(logits, dim=-1).clamp(knn.KERAS_EPSILON, 1.0 - knn.KERAS_EPSILON)

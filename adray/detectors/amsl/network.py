@@ -1,4 +1,4 @@
-"""AMSL's network (SEEDS.md §4.2): shared encoder, view classifier, global/local memories, adaptive
+"""AMSL's network (adray/detectors/amsl/README.md): shared encoder, view classifier, global/local memories, adaptive
 fusion and per-view decoders. Shared parts and memories run on all R views at once; the R
 unshared decoders run one after the other (faster on CPU than one grouped convolution).
 
@@ -19,7 +19,7 @@ from torch import nn
 
 from adray.detectors import nn as knn
 
-KERNEL = 4  # every Conv2D / Conv2DTranspose is 4 x 4 (SEEDS.md §4.2)
+KERNEL = 4  # every Conv2D / Conv2DTranspose is 4 x 4 (published code)
 FUSION_BN_EPS = knn.KERAS_BN_EPS  # the fusion's BatchNorm runs in inference mode: only eps matters
 
 

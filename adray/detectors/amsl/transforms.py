@@ -1,9 +1,9 @@
-"""AMSL's six signal transformations and the per-view MinMax scaling (SEEDS.md §4.1).
+"""AMSL's six signal transformations and the per-view MinMax scaling (adray/detectors/amsl/README.md).
 
 Every function works on a batch of windows ``x`` of shape (n, T, C) (time along axis 1), returns a
 new float array and never writes into ``x``. Random draws come from the ``numpy`` Generator passed
 in, so views are reproducible per seed (the original draws from the unseeded ``random``/``numpy``
-global state, SEEDS.md §8).
+global state).
 
 The seven views, in the original's order: ``raw, noise, negate, opposite, permute, scale, smooth``.
 """
@@ -142,7 +142,7 @@ class ViewScaler:
     """One MinMax scaler per view on the flattened T*C features (the original's ``regular_mm``).
 
     Fit it on the training windows' views only: the original fits it on every segment, test and
-    abnormal ones included (test-set leakage, SEEDS.md §7.7). Constant features get span 1.
+    abnormal ones included (test-set leakage). Constant features get span 1.
     """
 
     def __init__(self, low: np.ndarray, span: np.ndarray) -> None:

@@ -1,4 +1,4 @@
-"""ARGUE and A4RGUE (SEEDS.md §2); see :mod:`adray.detectors.argue.detector`."""
+"""ARGUE and A4RGUE (adray/detectors/argue/README.md); see :mod:`adray.detectors.argue.detector`."""
 
 from adray.detectors.argue.detector import ARGUE
 

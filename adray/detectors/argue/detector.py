@@ -1,20 +1,20 @@
 """ARGUE – Anomaly detection by Recombining Gated Unsupervised Experts (IJCNN 2022), name ``"argue"``.
 
-SEEDS.md §2 (numbers cited per hyperparameter in :class:`ARGUE`). Stages, each reported per epoch:
+Numbers and their sources: ``adray/detectors/argue/README.md``. Stages, each reported per epoch:
 
-1. ``"clusters"`` (only ``partitions="clusters"``, A4RGUE §2.3): an adversarial clustering AAE
+1. ``"clusters"`` (only ``partitions="clusters"``, A4RGUE): an adversarial clustering AAE
    (code dim 2, K-way cluster head, two WGAN critics, gradients clipped to global norm 0.01, Adam
    at min(learning_rate, 1e-5)) learns partitions of the normal rows without labels;
 2. ``"experts"``: the multi-decoder AE (shared encoder, one decoder per partition) reconstructs each
-   partition's rows, the partitions equalised by oversampling (BCE, Adam(lr), §2.1);
-3. ``"alarm"``: with the experts frozen, each batch makes (§2.2) an alarm update, then a gate update
+   partition's rows, the partitions equalised by oversampling (BCE, Adam(lr));
+3. ``"alarm"``: with the experts frozen, each batch makes an alarm update, then a gate update
    at gate_factor·lr, on the batch plus as many N(0.5, 1) counter-examples.
 
-Score = Σ_i g_i(x)·a_i(x) with a_{n+1} ≡ 1 (the anomaly expert) (§2.1).
+Score = Σ_i g_i(x)·a_i(x) with a_{n+1} ≡ 1 (the anomaly expert).
 
 Decisions, fixes and deviations:
 
-- **Gate labels fixed** (SEEDS.md §7.1): the shipped ``DataLabels.to_data()`` never fills the gate
+- **Gate labels fixed**: the shipped ``DataLabels.to_data()`` never fills the gate
   targets, so ARGUE with given splits cannot run as published. Here they follow
   ``get_attention_labels``: one-hot of the row's normal sub-class (``subclass``; polluted rows keep
   their random normal class), known anomalies (y == 1) the anomaly column.
@@ -30,7 +30,7 @@ Decisions, fixes and deviations:
   is conv for 28x28 images in auto mode, else dense on the flattened input.
 - ``hidden_dims=None``: :func:`adray.detectors.argue.network.default_hidden_dims`, shaped like the
   published DIM_TARGETs (widen to 1.25·D, six layers shrinking geometrically to a tenth); the sweep
-  sets the per-dataset DIM_TARGET of §2.4. (The AE baseline's narrowing rule gave digits AUC 0.56
+  sets the published per-dataset DIM_TARGET. (The AE baseline's narrowing rule gave digits AUC 0.56
   vs 0.92 in one run.) The AAE uses ``hidden_dims`` with the code overridden to 2.
 - Keras TF2 convolutions with stride 2 and "same" padding pad asymmetrically; PyTorch pads 1 on
   both sides: same shapes, a one-pixel shift of the AAE's conv windows.
@@ -71,9 +71,9 @@ from adray.errors import AdrayError
 
 PARTITIONS = ("auto", "given", "clusters")
 ARCHITECTURES = ("auto", "dense", "conv")
-AAE_MAX_LR = 1e-5  # §2.3: "the loss diverged for high learning rates"
-AAE_CODE_DIM = 2  # §2.3 code_dim_override
-CLIP_NORM = 0.01  # §2.3 critic and encoder gradients, global norm
+AAE_MAX_LR = 1e-5  # published code: "the loss diverged for high learning rates"
+AAE_CODE_DIM = 2  # published code_dim_override
+CLIP_NORM = 0.01  # published: critic and encoder gradients, global norm
 
 
 class ARGUE(TorchDetector):
@@ -81,20 +81,20 @@ class ARGUE(TorchDetector):
 
     Parameters
     ----------
-    hidden_dims : DIM_TARGET, encoder widths down to the code (§2.4; e.g. KDD
+    hidden_dims : DIM_TARGET, encoder widths down to the code (published per data set, e.g. KDD
         (150, 100, 70, 40, 25, 10)); None = :func:`~adray.detectors.argue.network.default_hidden_dims`.
     architecture : "auto" (conv for 28/32 px images, else dense), "dense" or "conv".
-    dropout : p_dropout 0.1 of the experts, alarm and gate (§2.1, §2.5).
-    alarm_dims : DIM_ALARM, ALARM_BIG (1000, 500, 200, 75) for the alarm and the gate (§2.1).
-    gate_factor : the gate's learning rate is gate_factor·learning_rate, 0.5 (§2.2).
-    learning_rate : 1e-4 for every stage (§2.5; the AAE caps it at 1e-5, §2.3).
-    expert_epochs, alarm_epochs, cluster_epochs : n_epochs 500 for every model (§2.5).
-    batch_size : per data set (MNIST 256, KDD 512, ...; §2.4).
-    partitions : "given" (ARGUE: the ``subclass`` array), "clusters" (A4RGUE, §2.3) or "auto": the
+    dropout : p_dropout 0.1 of the experts, alarm and gate (published code).
+    alarm_dims : DIM_ALARM, ALARM_BIG (1000, 500, 200, 75) for the alarm and the gate (published code).
+    gate_factor : the gate's learning rate is gate_factor·learning_rate, 0.5 (published code).
+    learning_rate : 1e-4 for every stage (published code; the AAE caps it at 1e-5).
+    expert_epochs, alarm_epochs, cluster_epochs : n_epochs 500 for every model (published code).
+    batch_size : per data set (MNIST 256, KDD 512, ... in the published code).
+    partitions : "given" (ARGUE: the ``subclass`` array), "clusters" (A4RGUE) or "auto": the
         given sub-classes when the normal data has at least two, else learned clusters (one given
         class would make one expert, and ARGUE's gate would have nothing to choose between).
-    n_clusters : A4RGUE_CLUSTERS K (5 for most data sets, §2.4).
-    full_act : alarm input concat(encoder taps, decoder taps) (True) or decoder taps only (§2.1).
+    n_clusters : A4RGUE_CLUSTERS K (5 for most data sets in the published code).
+    full_act : alarm input concat(encoder taps, decoder taps) (True) or decoder taps only.
 
     Attributes
     ----------
@@ -243,7 +243,7 @@ class ARGUE(TorchDetector):
             for name in ("aae", "critic_code", "critic_cluster"):
                 self.networks_[name].requires_grad_(False)
         if stage == "alarm":
-            self.networks_["mae"].requires_grad_(False)  # the MAE is frozen (§2.2)
+            self.networks_["mae"].requires_grad_(False)  # the MAE is frozen
 
     # ------------------------------------------------------------------ data
     def _mae_input(self, x: torch.Tensor) -> torch.Tensor:

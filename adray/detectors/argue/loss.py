@@ -1,4 +1,4 @@
-"""ARGUE's losses and labels (SEEDS.md §2.1–§2.3), Keras semantics (clipped BCE/CCE, batch means)."""
+"""ARGUE's losses and labels (adray/detectors/argue/README.md), Keras semantics (clipped BCE/CCE, batch means)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def cce(probabilities: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def alarm_loss(score_real: torch.Tensor, y: torch.Tensor, score_noise: torch.Tensor) -> torch.Tensor:
-    """L_alarm = BCE(y, score(x)) + BCE(1, score(x_noise)) (§2.2, step 2)."""
+    """L_alarm = BCE(y, score(x)) + BCE(1, score(x_noise)) (the training step's alarm update)."""
     return knn.bce(score_real, y) + knn.bce(score_noise, torch.ones_like(score_noise))
 
 
@@ -36,12 +36,12 @@ def gate_loss(gate_real: torch.Tensor, labels: torch.Tensor, gate_noise: torch.T
 
 
 def expert_loss(reconstructions: list[torch.Tensor], inputs: list[torch.Tensor]) -> torch.Tensor:
-    """Σ_experts mean-BCE(x_i, x̂_i) with equal weights (Keras multi-output fit, §2.1)."""
+    """Σ_experts mean-BCE(x_i, x̂_i) with equal weights (Keras multi-output fit)."""
     return sum(knn.bce(r.flatten(1), x.flatten(1)) for r, x in zip(reconstructions, inputs, strict=True))
 
 
 def critic_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """WGAN critic: −mean(critic(real)) + mean(critic(fake)) (§2.3)."""
+    """WGAN critic: −mean(critic(real)) + mean(critic(fake))."""
     return -real.mean() + fake.mean()
 
 
@@ -49,8 +49,8 @@ def gate_labels(y: np.ndarray | None, partition: np.ndarray, n_experts: int) -> 
     """Gate targets as column indices: the row's expert (sub-class or cluster), or ``n_experts``
     (the anomaly expert) for known anomalies (y == 1) and rows without a partition (< 0).
 
-    This is ``get_attention_labels`` (§2.2); the shipped ``DataLabels.to_data()`` never fills
-    them (SEEDS.md §7.1), fixed here. Polluted rows carry y = 0 and their random normal class.
+    This is ``get_attention_labels``; the shipped ``DataLabels.to_data()`` never fills
+    them (the README's first defect), fixed here. Polluted rows carry y = 0 and their random normal class.
     """
     partition = np.asarray(partition, dtype=np.int64)
     labels = np.where(partition >= 0, partition, n_experts)
@@ -63,7 +63,7 @@ def gate_labels(y: np.ndarray | None, partition: np.ndarray, n_experts: int) -> 
 
 def equalised_experts(partition: np.ndarray, n_experts: int, rng: np.random.Generator) -> np.ndarray:
     """Row indices (N_max, n_experts): column i holds every row of expert i, oversampled to the size of
-    the largest expert by random repetition (``equalise_expert_data``, §2.1). Experts without rows get
+    the largest expert by random repetition (``equalise_expert_data``). Experts without rows get
     a column of −1 (they are skipped)."""
     groups = [np.flatnonzero(partition == i) for i in range(n_experts)]
     size = max(len(g) for g in groups)

@@ -1,4 +1,4 @@
-"""ARGUE's networks (SEEDS.md §2.1, §2.3): the multi-decoder autoencoder and A4RGUE's clustering AAE.
+"""ARGUE's networks (adray/detectors/argue/README.md): the multi-decoder autoencoder and A4RGUE's clustering AAE.
 
 Separate activation layers are named ``act<i>`` and tapped (:mod:`adray.detectors.taps`); the dense
 code's ReLU is fused into its Dense in the original, so it is named ``code_act`` and not tapped.
@@ -16,15 +16,15 @@ from torch import nn
 from adray.detectors import nn as knn
 from adray.detectors import taps
 
-CONV_SIZES = (28, 32)  # the conv MAE of §2.1 (valid last conv for 28 px, same for 32 px)
-AAE_CONV_SIZE = 28  # the conv clustering AAE of §2.3 maps 28 px to a 1x1 code
-CRITIC_DIMS = (40, 30, 20, 10, 5)  # §2.3 WGAN critics
-LEAKY_SLOPE = 0.01  # §2.3 LeakyReLU(0.01)
-WIDEN, SHRINK, N_LAYERS = 1.25, 10, 6  # the shape of the published DIM_TARGETs (§2.4)
+CONV_SIZES = (28, 32)  # the published conv MAE (valid last conv for 28 px, same for 32 px)
+AAE_CONV_SIZE = 28  # the published conv clustering AAE maps 28 px to a 1x1 code
+CRITIC_DIMS = (40, 30, 20, 10, 5)  # A4RGUE's WGAN critics
+LEAKY_SLOPE = 0.01  # A4RGUE's LeakyReLU(0.01)
+WIDEN, SHRINK, N_LAYERS = 1.25, 10, 6  # the shape of the published DIM_TARGETs
 
 
 def default_hidden_dims(n_inputs: int) -> tuple[int, ...]:
-    """The rule for ``hidden_dims=None``, shaped like ARGUE's DIM_TARGETs (SEEDS.md §2.4).
+    """The rule for ``hidden_dims=None``, shaped like ARGUE's DIM_TARGETs.
 
     Those have six layers, widen the input first (KDD 121 -> 150, Census ~500 -> 600) and shrink
     geometrically to a code of about a tenth of the first width (KDD (150,100,70,40,25,10), Darknet
@@ -86,7 +86,7 @@ def conv_decoder(channels: int, size: int, dropout: float) -> nn.Sequential:
 
 
 class MultiAutoencoder(nn.Module):
-    """One shared encoder and ``n_experts`` decoders with independent (fresh) weights (§2.1)."""
+    """One shared encoder and ``n_experts`` decoders with independent (fresh) weights."""
 
     def __init__(self, encoder: nn.Sequential, decoders: Sequence[nn.Sequential]):
         super().__init__()
@@ -112,7 +112,7 @@ class MultiAutoencoder(nn.Module):
 
 
 class ClusteringAAE(nn.Module):
-    """A4RGUE's ``AdversarialClustering`` (§2.3): an AAE whose encoder has a code head (linear) and a
+    """A4RGUE's ``AdversarialClustering``: an AAE whose encoder has a code head (linear) and a
     K-way softmax cluster head; the decoder reads concat(code, cluster).
 
     ``dense`` (``conv=False``): [Dense -> BatchNorm -> LeakyReLU(0.01)] for dims[:-1] (no dropout),
@@ -176,7 +176,7 @@ class ClusteringAAE(nn.Module):
 
 
 def critic(n_inputs: int) -> nn.Sequential:
-    """WGAN-style critic: Dense 40-30-20-10-5 with ReLU, then Dense(1) linear (§2.3)."""
+    """WGAN-style critic: Dense 40-30-20-10-5 with ReLU, then Dense(1) linear."""
     layers = OrderedDict(knn.dense_block(n_inputs, CRITIC_DIMS).named_children())
     layers["output"] = knn.dense(CRITIC_DIMS[-1], 1)
     return nn.Sequential(layers)

@@ -1,4 +1,4 @@
-"""GANDI: a GAN's discriminator as an anomaly detector (SEEDS.md §5); see :mod:`.detector`."""
+"""GANDI: a GAN's discriminator as an anomaly detector (adray/detectors/gandi/README.md); see :mod:`.detector`."""
 
 from adray.detectors.gandi.detector import GANDI
 

@@ -1,19 +1,19 @@
-"""GANDI: a GAN's discriminator as an anomaly detector (registry name ``"gandi"``; SEEDS.md §5).
+"""GANDI: a GAN's discriminator as an anomaly detector (registry name ``"gandi"``; ``adray/detectors/gandi/README.md``).
 
 E. Karavani's 2017 thesis project (ehudkr/gandi, TF1 graph mode) trains a small GAN on a 1-D
 N(4, 1) and tracks how well ``1 - D(x)`` separates shifted Gaussians "over training time". This port
 keeps every number of the original and generalises it to d features (flattened input):
 
-- **Generator** (§5.1): noise z ~ U(-8, 8)^k (``noise_dim`` k, default d) -> d outputs; softplus
+- **Generator**: noise z ~ U(-8, 8)^k (``noise_dim`` k, default d) -> d outputs; softplus
   hidden layers, linear output; ``g_arch`` 1 (5), 2 (10-10-5) or 3 (25-25-20-10, the paper's
   setting 9). See :mod:`adray.detectors.gandi.network`.
-- **Discriminator** (§5.1): ``d_arch`` 1 only (the original's architecture 2 was never written):
+- **Discriminator**: ``d_arch`` 1 only (the original's architecture 2 was never written):
   tanh(Lin(d -> 5)), minibatch discrimination (5 kernels x 3 dims) when ``minibatch > 1``, else
   Lin(5 -> 5); then Lin(-> 1) and a sigmoid. Xavier-uniform weights, zero biases.
-- **Losses** (§5.1): ``d_loss`` "cross_entropy" | "game"; ``g_loss`` "cross_entropy"
+- **Losses**: ``d_loss`` "cross_entropy" | "game"; ``g_loss`` "cross_entropy"
   (non-saturating) | "non_sat_heu" | "minimax" | "max_like" (see :mod:`adray.detectors.gandi.loss`).
-- **Optimiser** (§5.1, §0.1): one TF1 Adam per network: lr 1e-3, betas (0.9, 0.999), **eps 1e-8**.
-- **Loop** (§5.1): each training step does ``d_step_ratio`` D updates, each on a fresh minibatch of
+- **Optimiser**: one TF1 Adam per network: lr 1e-3, betas (0.9, 0.999), **eps 1e-8**.
+- **Loop**: each training step does ``d_step_ratio`` D updates, each on a fresh minibatch of
   ``minibatch`` (12) training rows and fresh noise, then one G update on fresh noise. As in the
   original (D1/D2 sharing weights), the real and the generated minibatch are separate minibatches
   for minibatch discrimination; they go through D stacked in one call. The original
@@ -21,15 +21,15 @@ keeps every number of the original and generalises it to d features (flattened i
   (i.i.d. draws from the empirical distribution). With one feature (resp. one noise dimension) the
   batch is sorted, as the original's samplers did; D's losses are batch means and minibatch
   discrimination is permutation-equivariant, so the order changes nothing but summation order.
-- **Steps, not epochs** (§5.2): training runs ``training_steps`` generator steps (the original ran
+- **Steps, not epochs**: training runs ``training_steps`` generator steps (the original ran
   200,001; the default 5,000 keeps a fit to seconds on one CPU core). Every ``steps_per_report``
   steps (the original tested D every 1,000) the template sends one report: mean D and G losses of the
   block, the step counters and, with validation data, ``val_auc``. That is GANDI's "AUC over
   training", one Tune result per report. Checkpoints are taken at report boundaries.
-- **Score**: ``1 - D(x)`` (§5.2: D's "real" probability is a normality score). Computed as
+- **Score**: ``1 - D(x)`` (as the original: D's "real" probability is a normality score). Computed as
   ``sigmoid(-logit)`` in float64, which is the same number without float32 saturation at 1.
 
-Scoring and the minibatch-discrimination caveat (§5.2)
+Scoring and the minibatch-discrimination caveat
     With minibatch discrimination a row's D output depends on the other rows of its minibatch. The
     original fed the 6,000 true and the 6,000 anomalous test samples as two separate, homogeneous
     batches, so its AUCs depend on how the batches were composed. Here ``decision_function(X)`` cuts
@@ -41,14 +41,14 @@ Scoring and the minibatch-discrimination caveat (§5.2)
     scores. Without minibatch discrimination (``minibatch == 1``) scores are per-row.
 
 What to expect
-    As the author found (§5.3), the AUC over training is non-monotonic and oscillates; it can flip
+    As the author found, the AUC over training is non-monotonic and oscillates; it can flip
     below 0.5 when D leans on the minibatch features and G collapses. On ``gaussian_shift:shift3``
     with the original's protocol (normal and shifted test rows scored as separate sets) 2,000 steps
     reach per-side AUCs of about 0.9-1.0; on mixed test sets (the adray trial) the batch dependence
     costs more and varies from report to report. ``val_auc`` per report is the way to watch this.
     One step of the default (g_arch 3) takes about 2.5 ms of one CPU core, so 5,000 steps ~ 12 s.
 
-Defects of the original fixed here (SEEDS.md §7.8)
+Defects of the original fixed here
     - The data and noise distributions were configured through a ``kwargs=`` dict that their class
       ignored (so the class defaults applied): here every setting is an explicit hyperparameter
       and is used.
@@ -61,7 +61,7 @@ Parameters
 ----------
 training_steps : generator steps (each after ``d_step_ratio`` D steps). Original 200,001.
 steps_per_report : steps between two reports (one template "epoch"). Original test interval 1,000.
-g_arch : 1, 2 or 3 (§5.1; the paper's settings 9-11 use 3, setting 12 uses 2).
+g_arch : 1, 2 or 3 (the paper's settings 9-11 use 3, setting 12 uses 2).
 d_arch : 1 (the only discriminator the original implements).
 d_step_ratio : D updates per G update (settings 9/10/11: 1/3/6).
 minibatch : rows per D/G minibatch (12); > 1 switches minibatch discrimination on.
@@ -89,8 +89,8 @@ from adray.detectors.gandi.network import GENERATOR_ARCHS, Discriminator, Genera
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
-NOISE_LOW, NOISE_HIGH = -8.0, 8.0  # z ~ U(-8, 8) (§5.1, Distributions.UniformDistribution)
-TF1_ADAM = {"betas": (0.9, 0.999), "eps": 1e-8}  # tf.train.AdamOptimizer defaults (§0.1, §5.1)
+NOISE_LOW, NOISE_HIGH = -8.0, 8.0  # z ~ U(-8, 8) (the original's Distributions.UniformDistribution)
+TF1_ADAM = {"betas": (0.9, 0.999), "eps": 1e-8}  # tf.train.AdamOptimizer defaults, as the original
 SCORE_CHUNK_ROWS = 8192  # rows per forward pass when scoring (whole minibatches only)
 
 
@@ -206,7 +206,7 @@ class GANDI(TorchDetector):
             positive_int(name)
         positive_int("training_steps", low=0)
         if self.g_arch not in GENERATOR_ARCHS:
-            raise AdrayError(f"g_arch must be one of {sorted(GENERATOR_ARCHS)} (SEEDS.md §5.1), got {self.g_arch!r}")
+            raise AdrayError(f"g_arch must be one of {sorted(GENERATOR_ARCHS)} (the original's), got {self.g_arch!r}")
         if self.d_arch != 1:
             raise AdrayError(f"d_arch must be 1 (the original implements no other discriminator), got {self.d_arch!r}")
         if self.g_loss not in G_LOSSES:

@@ -1,4 +1,4 @@
-"""GANDI's loss options (SEEDS.md §5.1), on discriminator logits ``l`` with ``D = sigmoid(l)``.
+"""GANDI's loss options (as the original), on discriminator logits ``l`` with ``D = sigmoid(l)``.
 
 Discriminator (minimised; both terms are batch means, as in the original):
 

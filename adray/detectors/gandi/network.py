@@ -1,11 +1,11 @@
-"""GANDI's networks (SEEDS.md §5.1), generalised from the original 1-D experiment to d features.
+"""GANDI's networks, generalised from the original 1-D experiment to d features.
 
 - :class:`Generator`: noise (b, k) -> samples (b, d); hidden layers with softplus, linear output.
   Architecture 1: 5; 2: 10-10-5; 3: 25-25-20-10 (the original's ``GeneratorNN.architecture_<n>``).
 - :class:`Discriminator` (architecture 1): ``h1 = tanh(Lin(d -> 5))``; then, for minibatches of more
   than one row, minibatch discrimination (:class:`MinibatchDiscrimination`: 5 kernels x 3 dims,
   output ``concat(h1, o)`` of width 10), else ``Lin(5 -> 5)`` with no activation; ``logit = Lin(-> 1)``.
-- Every weight is Xavier(Glorot)-uniform, every bias zero (TF1 ``xavier_initializer``, §5.1).
+- Every weight is Xavier(Glorot)-uniform, every bias zero (TF1 ``xavier_initializer``, as the original).
 
 Both networks accept any leading batch shape ``(..., b, features)``. The minibatch features of a row
 are computed over the rows of its own minibatch (the second-to-last axis), so a stack of
@@ -21,7 +21,7 @@ from torch import nn
 
 from adray.detectors import nn as knn
 
-GENERATOR_ARCHS: dict[int, tuple[int, ...]] = {1: (5,), 2: (10, 10, 5), 3: (25, 25, 20, 10)}  # §5.1
+GENERATOR_ARCHS: dict[int, tuple[int, ...]] = {1: (5,), 2: (10, 10, 5), 3: (25, 25, 20, 10)}  # the original's
 D_HIDDEN = 5  # h1 and the no-minibatch h2 width (DiscriminatorNN.architecture_1)
 N_KERNELS, KERNEL_DIM = 5, 3  # minibatch discrimination: T = Lin(5 -> 15) viewed as 5 x 3
 

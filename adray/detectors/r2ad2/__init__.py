@@ -1,4 +1,4 @@
-"""R2-AD2 (Raw gRADient Anomaly Detection, SEEDS.md §3): registry name ``"r2ad2"``."""
+"""R2-AD2 (Raw gRADient Anomaly Detection; adray/detectors/r2ad2/README.md): registry name ``"r2ad2"``."""
 
 from adray.detectors.r2ad2.detector import R2AD2
 

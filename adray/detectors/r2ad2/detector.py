@@ -1,13 +1,13 @@
 """R2-AD2, Raw gRADient Anomaly Detection (ECML-PKDD 2022; class ``GAA`` of Fraunhofer-AISEC/R2-AD2).
 
-Pipeline (SEEDS.md §3), in three template stages:
+Pipeline (``adray/detectors/r2ad2/README.md`` gives each default's source), in three template stages:
 
-1. ``"target"`` (``target_epochs`` = 10, §3.1 ``gaa_ae_n_epochs``): the target AE trains with BCE on a
+1. ``"target"`` (``target_epochs`` = 10, the published ``gaa_ae_n_epochs``): the target AE trains with BCE on a
    random 75 % of the normal training rows (``p_holdout`` = 0.25 held out).
-2. ``"snapshots"`` ((``n_targets`` − 1) · ``n_target_epochs`` epochs, §3.2): snapshot T_1 is the AE
+2. ``"snapshots"`` ((``n_targets`` − 1) · ``n_target_epochs`` epochs): snapshot T_1 is the AE
    at the end of stage 1; the live AE keeps training on the same rows and optimiser, and a copy is
    taken every ``n_target_epochs`` = 5 epochs (T_2, T_3, ... at epochs 15, 20, ...).
-3. ``"alarm"`` (``epochs`` = 100, lr 1e-3, §3.4): for every sample, the per-sample gradient of its
+3. ``"alarm"`` (``epochs`` = 100, lr 1e-3): for every sample, the per-sample gradient of its
    reconstruction BCE over all weights of each snapshot forms a (K, P) sequence; a BatchNorm shared
    across the K steps normalises it and the alarm (LSTMs for K > 1, dense for K = 1) learns y
    (1 = known anomaly) plus noise counter-examples N(0.5, ``trivial_stddev``) labelled 1. Each batch
@@ -23,7 +23,7 @@ instead; ``gradient_batch_size`` bounds the extraction's working memory.
 
 Deviations from the original (documented decisions):
 
-- SEEDS.md §7.10 fixed: the 75 % subset is drawn once per fit (from the seed) and the same rows
+- Fixed: the 75 % subset is drawn once per fit (from the seed) and the same rows
   feed the target stage and the snapshot epochs (the original redraws it at every ``to_data()``).
 - Gradient feature order: PyTorch kernels are (out, in) where Keras' are (in, out), so the P
   features come in another (fixed) permutation; BatchNorm and the alarm's first layer are
@@ -64,35 +64,35 @@ from adray.detectors.r2ad2.network import (
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
-CONV_CODE = 8  # SEEDS.md §3.5: DIM_TARGET of MNIST / FMNIST
+CONV_CODE = 8  # the published DIM_TARGET of MNIST / FMNIST
 ALARM_DIMS = {"big": ALARM_BIG, "small": ALARM_SMALL}
 
 
 class R2AD2(TorchDetector):
-    """R2-AD2 / GAA-K (see the module docstring; every default from SEEDS.md §3 and §10).
+    """R2-AD2 / GAA-K (see the module docstring; every default is the published one).
 
     Parameters
     ----------
     target_dims : None = the rule below; an int = conv target with that code (28x28 or 32x32 images);
         a tuple = dense target widths down to the code (R2-AD2's tabular DIM_TARGET, e.g. (40, 20, 10)).
-        Rule for None: images of 28 or 32 px -> conv with code 8 (§3.5); anything else -> dense
+        Rule for None: images of 28 or 32 px -> conv with code 8; anything else -> dense
         ``adray.detectors.ae.default_hidden_dims(D)``.
-    dropout : p_dropout 0.4 of the target and the alarm (§3.1, §3.3).
-    target_epochs : GAA-AE epochs before T_1 (10, §3.1).
+    dropout : p_dropout 0.4 of the target and the alarm (published code).
+    target_epochs : GAA-AE epochs before T_1 (10).
     n_targets : K snapshots, 1..4 (GAA-3 is the main method: 3).
-    n_target_epochs : epochs between snapshots (5, §3.2).
-    p_holdout : fraction of the normal rows the target never sees (0.25, §3.1).
-    alarm_dims : "big" (1000, 500, 200, 75), "small" (100, 50, 25, 10) or a tuple (§3.3).
-    lstm_middle, second_lstm : alarm variants (False, True; §3.3).
-    grad_types, grad_layers : which weights' gradients form the features (("kernel", "bias"), "all"; §3.2).
-    normalise_normal : phase (b) uses the normal rows only (False, §3.4).
-    trivial_stddev : noise N(0.5, s) counter-examples; 0 = U(0, 1); None = none (1.0, §3.4).
+    n_target_epochs : epochs between snapshots (5).
+    p_holdout : fraction of the normal rows the target never sees (0.25).
+    alarm_dims : "big" (1000, 500, 200, 75), "small" (100, 50, 25, 10) or a tuple.
+    lstm_middle, second_lstm : alarm variants (False, True).
+    grad_types, grad_layers : which weights' gradients form the features (("kernel", "bias"), "all").
+    normalise_normal : phase (b) uses the normal rows only (False).
+    trivial_stddev : noise N(0.5, s) counter-examples; 0 = U(0, 1); None = none (1.0).
     epochs, batch_size, learning_rate : alarm epochs (100), batch size (per data set in the seeds;
-        also the target's) and Adam lr of target, alarm and BatchNorm (1e-3, §3.4).
+        also the target's) and Adam lr of target, alarm and BatchNorm (1e-3).
     gradient_batch_size : samples per vectorised gradient extraction (memory bound, not a model knob).
     precompute_gradients : compute the training rows' gradients once per alarm stage (True).
     norm_momentum : PyTorch momentum of the gradient BatchNorm's moving statistics (0.01 = Keras'
-        0.99, §0.1). They start at mean 0 / variance 1 while gradients are ~1e-4, so short fits
+        0.99). They start at mean 0 / variance 1 while gradients are ~1e-4, so short fits
         (tests, smoke runs) need a larger value; sweeps keep the default.
     """
 
@@ -217,7 +217,7 @@ class R2AD2(TorchDetector):
         """The target's training rows: a fixed random (1 − p_holdout) share of the normal rows.
 
         Drawn from its own seed-derived generator, so both target stages (and a resumed fit) see
-        the very same rows (SEEDS.md §7.10 fixed).
+        the very same rows (the original redrew them).
         """
         normal = np.flatnonzero(y == 0)
         if len(normal) == 0:
@@ -270,7 +270,7 @@ class R2AD2(TorchDetector):
         alarm, norm = self.networks_["alarm"], self.networks_["norm"]
         noise = self._noise(len(y))
 
-        # (a) alarm update: BatchNorm in inference mode, alarm in training mode (SEEDS.md §3.4 step 2)
+        # (a) alarm update: BatchNorm in inference mode, alarm in training mode (published step 2)
         norm.eval()
         alarm.train()
         loss_train = knn.bce(alarm(norm(features)), y)
@@ -283,7 +283,7 @@ class R2AD2(TorchDetector):
             metrics["loss_noise"] = loss_noise
         self._optimize(loss, "alarm")
 
-        # (b) BatchNorm update: batch statistics, alarm in inference mode (SEEDS.md §3.4 step 3)
+        # (b) BatchNorm update: batch statistics, alarm in inference mode (published step 3)
         rows = y == 0 if self.normalise_normal else torch.ones_like(y, dtype=torch.bool)
         if int(rows.sum()) * features.shape[1] > 1:  # BatchNorm needs two values per feature
             norm.train()

@@ -1,4 +1,4 @@
-"""Per-sample gradients of a target's reconstruction loss (SEEDS.md §3.2), vectorised with ``torch.func``.
+"""Per-sample gradients of a target's reconstruction loss (R2-AD2's features), vectorised with ``torch.func``.
 
 g(x) = ∂ BCE(x, T(x)) / ∂θ over the selected weights θ of the target T (dropout in inference mode,
 BCE the element-wise mean with Keras' clipping), flattened layer by layer in module order (encoder
@@ -29,7 +29,7 @@ def weight_layers(model: nn.Module) -> list[str]:
 
 def select_parameters(model: nn.Module, grad_types: Sequence[str] = GRAD_TYPES,
                       grad_layers: str | Sequence[str] = "all") -> list[str]:
-    """The parameter names whose gradients form the feature vector (SEEDS.md §3.2 options).
+    """The parameter names whose gradients form the feature vector (the published options).
 
     ``grad_types``: "kernel" and/or "bias". ``grad_layers``: "all" (default), "middle" (all but the
     input and the output layer), "all_but_input", "all_but_output", "encoder", "decoder", or a

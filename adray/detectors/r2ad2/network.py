@@ -1,7 +1,7 @@
-"""R2-AD2 networks (SEEDS.md §3.1, §3.3): the target autoencoders, the shared gradient BatchNorm and
+"""R2-AD2 networks (adray/detectors/r2ad2/README.md): the target autoencoders, the shared gradient BatchNorm and
 the alarm (LSTM over the K snapshots, or dense for K = 1).
 
-Every layer follows the Keras defaults of SEEDS.md §0.1 (Glorot kernels, zero biases, LSTM with an
+Every layer follows the Keras defaults (Glorot kernels, zero biases, LSTM with an
 orthogonal recurrent kernel and forget bias 1, BatchNorm momentum 0.99 / eps 1e-3): each network
 runs :func:`adray.detectors.nn.keras_init` once it is built.
 """
@@ -16,9 +16,9 @@ from torch import nn
 from adray.detectors import nn as knn
 from adray.detectors.ae import DenseAutoEncoder
 
-ALARM_BIG = (1000, 500, 200, 75)  # SEEDS.md §3.3
-ALARM_SMALL = (100, 50, 25, 10)  # SEEDS.md §3.3 (Mammography)
-CONV_FILTERS = 8  # SEEDS.md §3.1: every conv layer of the image target has 8 filters
+ALARM_BIG = (1000, 500, 200, 75)  # published code
+ALARM_SMALL = (100, 50, 25, 10)  # published code (Mammography)
+CONV_FILTERS = 8  # published code: every conv layer of the image target has 8 filters
 CONV_SIDES = (28, 32)  # the decoder starts at 8x8x8 and doubles twice (28: one extra 3x3 valid conv)
 
 
@@ -38,7 +38,7 @@ class SameConvTranspose2d(nn.ConvTranspose2d):
 
 
 class ConvTarget(nn.Module):
-    """R2-AD2's image autoencoder with a dense code (SEEDS.md §3.1, ``layer_dims`` an int).
+    """R2-AD2's image autoencoder with a dense code (``layer_dims`` an int).
 
     Input (b, H, W) or channels-last (b, H, W, C) with H = W in {28, 32}; output (b, H·W·C) in the
     input's element order. For 28 px: 80 + 584 + 3144 + 4608 + 584 + 584 + 73 = 9657 weights
@@ -63,7 +63,7 @@ class ConvTarget(nn.Module):
             ("reshape", nn.Unflatten(1, (f, 8, 8))),
             ("convt", SameConvTranspose2d(f, f)), ("act1", nn.ReLU()), ("sdrop1", nn.Dropout2d(dropout)),
         ])
-        if side == 28:  # 16x16 -> 14x14 (SEEDS.md §3.1)
+        if side == 28:  # 16x16 -> 14x14 (as published)
             decoder.update([("conv", nn.Conv2d(f, f, 3)), ("act2", nn.ReLU()), ("sdrop2", nn.Dropout2d(dropout))])
         decoder.update([("decoded", SameConvTranspose2d(f, channels)), ("decoded_act", nn.Sigmoid())])
         self.decoder = nn.Sequential(decoder)
@@ -77,7 +77,7 @@ class ConvTarget(nn.Module):
 
 def make_target(feature_shape: tuple[int, ...], dims, dropout: float) -> nn.Module:
     """The target AE: ``dims`` an int -> :class:`ConvTarget` with that code size, a tuple -> the dense
-    AE of SEEDS.md §3.1 (``adray.detectors.ae.DenseAutoEncoder``: the same layers, code ReLU tapped)."""
+    published AE (``adray.detectors.ae.DenseAutoEncoder``: the same layers, code ReLU tapped)."""
     if isinstance(dims, int):
         return ConvTarget(feature_shape, dims, dropout)
     n_inputs = 1
@@ -94,7 +94,7 @@ def is_conv_image(feature_shape: tuple[int, ...]) -> bool:
 
 class GradientNorm(nn.Module):
     """BatchNorm over the P gradient features, shared by the K time steps (Keras ``TimeDistributed``,
-    SEEDS.md §3.3): (b, K, P) is normalised as b·K rows of one BatchNorm1d(P)."""
+    as published): (b, K, P) is normalised as b·K rows of one BatchNorm1d(P)."""
 
     def __init__(self, n_features: int, momentum: float = knn.KERAS_BN_MOMENTUM):
         super().__init__()
@@ -120,7 +120,7 @@ class TimeSharedDropout(nn.Module):
 
 
 class LSTMAlarm(nn.Module):
-    """The alarm for K > 1 (SEEDS.md §3.3): LSTM(d0, sequences) -> LSTM(d1, last state) -> dense
+    """The alarm for K > 1: LSTM(d0, sequences) -> LSTM(d1, last state) -> dense
     [Dense -> ReLU -> Dropout] for the remaining dims -> Dense(1, sigmoid); input dropout p on each LSTM.
 
     ``second_lstm=False`` keeps one LSTM; ``lstm_middle=True`` puts a time-distributed
@@ -155,7 +155,7 @@ class LSTMAlarm(nn.Module):
 
 
 class DenseAlarm(nn.Module):
-    """The alarm for K = 1 (SEEDS.md §3.3): Flatten -> [Dense -> ReLU -> Dropout] per dim -> Dense(1, sigmoid)."""
+    """The alarm for K = 1: Flatten -> [Dense -> ReLU -> Dropout] per dim -> Dense(1, sigmoid)."""
 
     def __init__(self, n_inputs: int, dims: tuple[int, ...], dropout: float):
         super().__init__()
