@@ -123,11 +123,7 @@ FORBIDDEN_IMPORTS = {
 # Ray is imported under adray/tune/ only
 RAY_HOME = "adray/tune"
 # known breaches, (file, module): each is reported, and this test fails once it is gone so the entry is removed
-KNOWN_BREACHES = {
-    # Distribution.to_tune converts a search distribution with a lazy ``from ray import tune``; only
-    # adray.tune.search calls it, so importing adray.sweep still loads no Ray
-    ("adray/sweep/space.py", "ray"),
-}
+KNOWN_BREACHES: set[tuple[str, str]] = set()
 
 
 def _imported_modules(path: Path) -> set[str]:

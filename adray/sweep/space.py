@@ -35,13 +35,6 @@ class Distribution:
     def __str__(self) -> str:
         return f"{self.kind}({', '.join(json.dumps(a) for a in self.args)})"
 
-    def to_tune(self):
-        from ray import tune
-
-        if self.kind == "choice":
-            return tune.choice(list(self.args))
-        return getattr(tune, self.kind)(*self.args)
-
     def values_to_check(self) -> list:
         """The values the detector must accept: every choice, else the two ends of the range."""
         if self.kind == "choice":

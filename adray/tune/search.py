@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from ray import tune
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from ray.tune.search import Searcher
 
@@ -41,6 +42,14 @@ from adray import artifacts
 from adray.analysis.collect import STOPPED_FILE
 from adray.sweep.ledger import Ledger, trial_dirname
 from adray.sweep.request import SearchCell
+from adray.sweep.space import Distribution
+
+
+def tune_domain(distribution: Distribution):
+    """The Ray Tune domain of a ``--set`` distribution (same names, same meaning)."""
+    if distribution.kind == "choice":
+        return tune.choice(list(distribution.args))
+    return getattr(tune, distribution.kind)(*distribution.args)
 
 
 def objective(cell: SearchCell) -> tuple[str, str]:
@@ -80,7 +89,7 @@ class SeedAwareSearch(Searcher):
         # TPE starts from random draws (Optuna's default: 10); a third of a small budget, so that TPE models at all
         sampler = optuna.samplers.RandomSampler(seed=seed) if kind == "random" else \
             optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, min(10, samples // 3)))
-        space = OptunaSearch.convert_search_space({k: d.to_tune() for k, d in cell.space.items()})
+        space = OptunaSearch.convert_search_space({k: tune_domain(d) for k, d in cell.space.items()})
         return OptunaSearch(space=space, metric=metric, mode=mode, sampler=sampler)
 
     def _cell_of(self, trial) -> int | None:
