@@ -5,7 +5,7 @@
     adray bench all                  # the suite (``suite``)
     python -m adray.bench.NAME [ARGS]
 
-Speed is measured here, never asserted in tests. The CSVs go to ``results/bench/`` (see
+The CSVs go to ``results/bench/`` (see
 :func:`adray.bench.common.results_dir`). Listing reads each module's docstring without importing
 it, so ``adray bench`` stays instant although the benchmarks import torch and Ray.
 """
