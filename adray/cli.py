@@ -1,6 +1,7 @@
 """The ``adray`` command: ``adray sweep`` (also ``python sweeps/grid.py``), ``adray report SWEEP_DIR``,
 ``adray methods``, ``adray datasets``, ``adray download NAME``, ``adray prepare NAME``, and
-``adray check-cluster`` / ``adray cluster-policy`` for cluster.yaml.
+``adray check-cluster`` / ``adray cluster-policy`` for cluster.yaml, and ``adray bench NAME`` (the benchmarks,
+:mod:`adray.bench`).
 
 User mistakes (a missing file, an unknown name, an impossible setting) are :class:`AdrayError`s:
 printed as one message, exit code 2, no traceback. ``ADRAY_DEBUG=1`` shows the traceback anyway.
@@ -13,17 +14,10 @@ import sys
 from pathlib import Path
 
 from adray.errors import AdrayError, run_guarded
+from adray.tables import format_table
 
 # the scores a report can select on and tabulate (adray.metrics.evaluate without threshold and loss)
 SCORES = ("auc", "ap", "accuracy", "precision", "recall", "f1", "precision_macro", "recall_macro", "f1_macro")
-
-
-def _format_table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
 
 
 def _classes_text(counts: dict[str, int], limit: int = 48) -> str:
@@ -81,7 +75,7 @@ def cmd_datasets(args) -> int:
     header = ["name", "status", "rows", "shape", "classes", "put the files in"]
     rows = [[r["name"], r["status"], r["rows"], r["shape"], r["classes"], r["files"]] for r in records]
     print(f"datasets (data folder: {data_dir})\n")
-    print(_format_table(rows, header))
+    print(format_table(rows, header))
     print("\nwhere to get them:")
     for r in records:
         print(f"  {r['name']:<14} {r['title']}: {r['url']}")
@@ -107,6 +101,15 @@ def cmd_methods(args) -> int:
         print(f"  hyperparameters: {defaults}")
         print(f"  default grid: {grid or '(defaults only)'}")
     return 0
+
+
+def cmd_bench(args) -> int:
+    from adray import bench
+
+    if args.name is None:
+        print(bench.listing())
+        return 0
+    return bench.run(args.name, args.args)
 
 
 def cmd_check_cluster(args) -> int:
@@ -362,6 +365,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("methods", help="list the detectors, their hyperparameters and default sweep grids")
     p.set_defaults(func=cmd_methods)
+
+    p = sub.add_parser("bench", help="run a benchmark (adray bench lists them; adray bench all runs the suite)",
+                       description="Run a benchmark: adray bench NAME [its arguments] (adray bench NAME --help for "
+                                   "them). Without NAME, list the benchmarks; 'all' runs the suite.")
+    p.add_argument("name", nargs="?", metavar="NAME", help="a benchmark, or 'all' for the suite")
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="...", help="the benchmark's own arguments")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("check-cluster", help="validate a Ray cluster-launcher file (YAML + Ray's schema) before ray up")
     p.add_argument("file", nargs="?", default="cluster.yaml")

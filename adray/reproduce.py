@@ -4,7 +4,7 @@ The protocol is AMSL's own (``dsads:amsl``: 60 % of the normal windows train, th
 anomalous window test, 20 % of the training windows held out as all-normal validation) with the
 published budget: the default network, 100 epochs, batch 16, Adam at 1e-3, and adray's five default
 seeds. It is GPU work: one epoch of the default network takes about ten CPU-minutes
-(``sweeps/bench_amsl.py``), so the five seeds share one GPU as fractional Ray trials. Everything
+(``adray bench amsl``), so the five seeds share one GPU as fractional Ray trials. Everything
 else is the ordinary sweep and report; this module only checks that the run can start, runs it and
 prints the report's test metrics beside the paper's.
 """
@@ -47,7 +47,7 @@ def check_ready(cpu: bool, smoke: bool) -> None:
             why = ("this torch is a CPU-only build" if torch.version.cuda is None
                    else "torch sees no CUDA device")
             problems.append(f"a CUDA GPU ({why}; torch {torch.__version__}): 100 epochs of AMSL's default network "
-                            "take about 17 CPU-hours per seed (sweeps/bench_amsl.py), so run this on a CUDA "
+                            "take about 17 CPU-hours per seed (adray bench amsl), so run this on a CUDA "
                             "machine, or add --cpu --smoke to check the whole flow here on a tiny budget")
     problem = _dsads_problem(smoke)
     if problem:

@@ -241,13 +241,27 @@ def _config_columns(config: dict) -> dict:
 
 def _outcome_columns(trial_dir: Path, outcome: dict | None) -> tuple[dict, str, str | None]:
     """(metric and timing columns, status, error) from trial.json, or from Ray's error.txt without it."""
-    trial_path = trial_dir / artifacts.TRIAL
     if outcome is None:
-        if (trial_dir / ERROR_FILE).exists():
-            return {}, artifacts.STATUS_ERROR, _last_line(trial_dir / ERROR_FILE)
-        if trial_path.exists():
-            return {}, INCOMPLETE, f"{artifacts.TRIAL} unreadable (cut short while writing?)"
-        return {}, INCOMPLETE, f"no {artifacts.TRIAL} (killed, still running or never started)"
+        return {}, *_without_outcome(trial_dir)
+    return _result_columns(outcome), *_outcome_status(trial_dir, outcome)
+
+
+def _without_outcome(trial_dir: Path) -> tuple[str, str]:
+    """(status, error) of a trial with no readable trial.json: Ray's error, else incomplete and why."""
+    if (trial_dir / ERROR_FILE).exists():
+        return artifacts.STATUS_ERROR, _last_line(trial_dir / ERROR_FILE)
+    if (trial_dir / artifacts.TRIAL).exists():
+        return INCOMPLETE, f"{artifacts.TRIAL} unreadable (cut short while writing?)"
+    return INCOMPLETE, f"no {artifacts.TRIAL} (killed, still running or never started)"
+
+
+def _json_text(value) -> str | None:
+    """A non-empty dict as sorted JSON text (a Parquet-safe column), else None."""
+    return json.dumps(value, sort_keys=True, default=str) if isinstance(value, dict) and value else None
+
+
+def _result_columns(outcome: dict) -> dict:
+    """The columns trial.json gives: metrics per split, timings and sizes, flags, fit info, data version."""
     row: dict = {}
     for split in SPLITS:
         values = outcome.get(split) if isinstance(outcome.get(split), dict) else {}
@@ -259,51 +273,76 @@ def _outcome_columns(trial_dir: Path, outcome: dict | None) -> tuple[dict, str, 
         row[new] = outcome.get(key)
     flags = outcome.get("flags")
     row["flags"] = "; ".join(map(str, flags)) if isinstance(flags, list) and flags else None
-    info = outcome.get("fit_info")
-    row["fit_info"] = json.dumps(info, sort_keys=True, default=str) if isinstance(info, dict) and info else None
-    data = outcome.get("data")  # the data version (adray.sweep.trial.data_version); older trials lack it
-    row["data_version"] = json.dumps(data, sort_keys=True, default=str) if isinstance(data, dict) and data else None
+    row["fit_info"] = _json_text(outcome.get("fit_info"))
+    row["data_version"] = _json_text(outcome.get("data"))  # adray.sweep.trial.data_version; older trials lack it
     paper = outcome.get("paper_metrics")
     row["paper_metrics"] = ",".join(map(str, paper)) if isinstance(paper, list) and paper else None
+    return row
+
+
+def _outcome_status(trial_dir: Path, outcome: dict) -> tuple[str, str | None]:
+    """(status, error) trial.json records: ok only when every artifact it lists is intact."""
     status = outcome.get("status")
     if status not in (artifacts.STATUS_OK, artifacts.STATUS_ERROR):
-        return row, INCOMPLETE, f"{artifacts.TRIAL} has an unknown status {status!r}"
+        return INCOMPLETE, f"{artifacts.TRIAL} has an unknown status {status!r}"
     error = outcome.get("error")
     if status == artifacts.STATUS_OK:
         damaged = artifacts.damaged_files(trial_dir, outcome)
         if damaged:
-            return row, INCOMPLETE, "artifacts damaged: " + "; ".join(damaged)
+            return INCOMPLETE, "artifacts damaged: " + "; ".join(damaged)
     elif not error:
         error = "error without a message"
-    return row, status, None if error is None else str(error)
+    return status, None if error is None else str(error)
 
 
 def read_trial(trial_dir: Path) -> dict | None:
     """One row for one trial directory (None if it is no trial); never raises on a missing or corrupt file."""
     trial_dir = Path(trial_dir)
-    try:
-        trial_dir.stat()
-    except OSError as exc:  # e.g. a symlink loop: a listed problem, not a crash
-        return {"trial_dir": str(trial_dir), "linked": True, "ledger_index": None, **_config_columns({}),
-                "status": INCOMPLETE, "error": f"cannot be read: {exc.strerror or exc}"}
+    unreadable = _unreadable(trial_dir)
+    if unreadable is not None:
+        return unreadable
     outcome = artifacts.read_json(trial_dir / artifacts.TRIAL)
     outcome = outcome if isinstance(outcome, dict) else None
     if outcome is None and not _is_trial(trial_dir):
         return None
     config, problems = _configuration(trial_dir, outcome)
-    row: dict = {"trial_dir": str(trial_dir), "linked": trial_dir.is_symlink(), "ledger_index": None}
-    row.update(_config_columns(config or {}))
     columns, status, error = _outcome_columns(trial_dir, outcome)
-    row.update(columns)
-    stopped = artifacts.read_json(trial_dir / STOPPED_FILE)
-    if stopped is not None:  # the scheduler's decision holds even if the trial got to write a result
-        status, error = STOPPED, str(stopped.get("reason", "stopped early"))
-    if problems:
-        error = "; ".join(problems + ([error] if error else []))
-        if status == artifacts.STATUS_OK and row["method"] is None:
-            status = INCOMPLETE
-    row["status"], row["error"] = status, error
+    row = {"trial_dir": str(trial_dir), "linked": trial_dir.is_symlink(), "ledger_index": None,
+           **_config_columns(config or {}), **columns}
+    status, error = _early_stop(trial_dir, status, error)
+    row["status"], row["error"] = _with_problems(problems, status, error, row["method"])
     return row
+
+
+def _unreadable(trial_dir: Path) -> dict | None:
+    """The row of a folder that cannot even be looked at (e.g. a symlink loop): a listed problem, not a
+    crash; None when it can."""
+    try:
+        trial_dir.stat()
+    except OSError as exc:
+        return {"trial_dir": str(trial_dir), "linked": True, "ledger_index": None, **_config_columns({}),
+                "status": INCOMPLETE, "error": f"cannot be read: {exc.strerror or exc}"}
+    return None
+
+
+def _early_stop(trial_dir: Path, status: str, error: str | None) -> tuple[str, str | None]:
+    """(status, error), overridden by the scheduler's early stop: that decision holds even if the trial
+    got to write a result."""
+    stopped = artifacts.read_json(trial_dir / STOPPED_FILE)
+    if stopped is None:
+        return status, error
+    return STOPPED, str(stopped.get("reason", "stopped early"))
+
+
+def _with_problems(problems: list[str], status: str, error: str | None, method) -> tuple[str, str | None]:
+    """(status, error) with what was wrong finding the configuration put first; an ok trial whose method
+    is unknown is incomplete."""
+    if not problems:
+        return status, error
+    error = "; ".join(problems + ([error] if error else []))
+    if status == artifacts.STATUS_OK and method is None:
+        status = INCOMPLETE
+    return status, error
 
 
 _FIXED = ["method", "dataset", "setting_name", "setting_key", "group", "normal", "anomalous", "anomalous_train",

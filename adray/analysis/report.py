@@ -64,14 +64,22 @@ def _slug(group: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
-def _write_csv(path: Path, frame: pd.DataFrame, files: list[Path]) -> None:
-    artifacts.write_frame(path, frame)
-    files.append(path)
+@dataclass
+class _Folder:
+    """The report folder being written, with what went into it so far: every step adds its files and
+    warnings here, in order, so summary.md and the page list them as they were made."""
 
+    path: Path
+    files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
-def _write_text(path: Path, text: str, files: list[Path]) -> None:
-    artifacts.write_text(path, text)
-    files.append(path)
+    def frame(self, name: str, frame: pd.DataFrame) -> None:
+        artifacts.write_frame(self.path / name, frame)
+        self.files.append(self.path / name)
+
+    def text(self, name: str, text: str) -> None:
+        artifacts.write_text(self.path / name, text)
+        self.files.append(self.path / name)
 
 
 def _check_args(metric: str, fmt: str) -> None:
@@ -96,103 +104,149 @@ def make_report(sweep_dir, reference: str | None = None, metric: str = "auc", fm
     ``columns``: metrics to print side by side for the same configurations (``metrics.md``/``.csv``);
     ``paper=True`` adds the metrics each method's paper reports (e.g. AMSL: mPre, mRec, mF1, Acc).
     """
-    _check_args(metric, fmt)
-    for name in columns or ():
+    for name in (metric, *(columns or ())):
         _check_args(name, fmt)
+    folders = _folders(sweep_dir)
+    name = " + ".join(map(str, folders))
+    report = _Folder(Path(out) if out is not None else folders[0] / REPORT_DIR)
+    runs = _collect(folders, report)
+    report.frame("runs.parquet", runs)
+    counts = {s: int((runs["status"] == s).sum()) for s in STATUSES}
+    problems = _problems(runs, counts, report)
+    methods = sorted(runs["method"].dropna().unique())
+    if not methods:
+        raise _no_method(report, name, runs, counts, metric, problems)
+    reference, reference_error = _reference(reference, methods, report)
+
+    selected, merged, units = _select_and_merge(runs, metric, report)
+    chosen = selected_runs(runs, selected)
+    per_seed = chosen[chosen["status"] == "ok"].merge(units, on=CELL, how="left")
+    comparison = _compare(merged, per_seed, reference, metric, report)
+    tables = tables_mod.build_tables(merged, comparison.stats, metric, reference)
+    texts = _main_tables(tables, std, transpose, report)
+    _side_by_side(merged, [*(columns or ()), *(_paper_metrics(runs) if paper else ())], report)
+    searched = _searched(runs, folders)
+    figures = _plots(report, merged, per_seed, comparison, metric, searched) if plots else []
+
+    facts, picked = _facts(counts, methods, reference, metric), chosen_frame(selected, chosen)
+    report.files.append(_summary(report, name, facts, problems, chosen_lines(picked)))
+    report.files.append(_page(report, name, facts, tables_mod.to_html(tables, std=std, transpose=transpose),
+                              picked, problems, figures, group_order(merged["group"])))
+    _remove_stale(report.path, report.files)
+    if reference_error:
+        raise AdrayError(reference_error)
+    return ReportResult(report_dir=report.path, table=texts[fmt], fmt=fmt, reference=reference, metric=metric,
+                        methods=methods, counts=counts, files=report.files, warnings=report.warnings)
+
+
+def _folders(sweep_dir) -> list[Path]:
+    """The sweep folders to report as one: a folder, or a list of them (at least one)."""
     folders = [Path(d) for d in sweep_dir] if isinstance(sweep_dir, list | tuple) else [Path(sweep_dir)]
     if not folders:
         raise AdrayError("no sweep folder given; pass one or more folders such as results/<sweep>")
-    sweep_dir, name = folders[0], " + ".join(map(str, folders))
-    report_dir = Path(out) if out is not None else sweep_dir / REPORT_DIR
-    try:
-        runs, warnings = collect_sweeps(folders) if len(folders) > 1 else (collect(sweep_dir), [])
-    except AdrayError as exc:
-        if len(folders) == 1 and sweep_dir.is_dir() and looks_like_sweep(sweep_dir):
-            _write_text(report_dir / "summary.md", f"# Report of {sweep_dir}\n\nNo report: {exc}\n", [])
-        raise
-    files: list[Path] = []
-    _write_csv(report_dir / "runs.parquet", runs, files)
+    return folders
 
-    counts = {s: int((runs["status"] == s).sum()) for s in STATUSES}
+
+def _collect(folders: list[Path], report: _Folder) -> pd.DataFrame:
+    """The runs table of one folder, or of several merged (their warnings go to the report). A sweep
+    folder that cannot be read still gets a summary.md saying why, before the error is raised."""
+    try:
+        runs, warnings = collect_sweeps(folders) if len(folders) > 1 else (collect(folders[0]), [])
+    except AdrayError as exc:
+        sweep_dir = folders[0]
+        if len(folders) == 1 and sweep_dir.is_dir() and looks_like_sweep(sweep_dir):
+            artifacts.write_text(report.path / "summary.md", f"# Report of {sweep_dir}\n\nNo report: {exc}\n")
+        raise
+    report.warnings.extend(warnings)
+    return runs
+
+
+def _problems(runs: pd.DataFrame, counts: dict[str, int], report: _Folder) -> pd.DataFrame:
+    """The trials that are not ok (or ok with a degenerate result): problems.csv and the warnings
+    that count them; also warns when nothing finished or a configuration cannot be read."""
     flagged = (runs["status"] == "ok") & runs["flags"].notna()
     problems = runs[(runs["status"] != "ok") | flagged].assign(
         status=lambda f: f["status"].where(f["status"] != "ok", "ok, flagged"),
         error=lambda f: f["error"].fillna(f["flags"]))
     problems = problems[["status", "method", "dataset", "setting_name", "seed", "config_id", "error", "trial_dir"]]
     if len(problems):
-        _write_csv(report_dir / "problems.csv", problems, files)
-        warnings.append(_problem_line(counts, int(flagged.sum())))
+        report.frame("problems.csv", problems)
+        report.warnings.append(_problem_line(counts, int(flagged.sum())))
     if counts["ok"] == 0:
-        warnings.insert(0, f"none of the {len(runs)} trials finished ok: the tables have no numbers")
+        report.warnings.insert(0, f"none of the {len(runs)} trials finished ok: the tables have no numbers")
     unusable = runs[runs[CELL + ["config_id"]].isna().any(axis=1)]
     if len(unusable):
-        warnings.append(f"{len(unusable)} trial(s) have no readable configuration (method/dataset/setting "
-                        "unknown) and are left out of the tables")
+        report.warnings.append(f"{len(unusable)} trial(s) have no readable configuration (method/dataset/setting "
+                               "unknown) and are left out of the tables")
+    return problems
 
-    methods = sorted(runs["method"].dropna().unique())
-    reference_error = None
-    if not methods:
-        _summary(report_dir, name, runs, counts, None, metric, files, warnings, problems)
-        _page(report_dir, name, _facts(counts, methods, None, metric), warnings, "", pd.DataFrame(), problems, [],
-              [], files)
-        raise AdrayError(f"{name}: none of the {len(runs)} trials has a readable configuration "
-                         f"(config.json), so no method is known; see {report_dir / 'problems.csv'}")
+
+def _no_method(report: _Folder, name: str, runs: pd.DataFrame, counts: dict[str, int], metric: str,
+               problems: pd.DataFrame) -> AdrayError:
+    """No trial names its method: write the summary and page that say so, and the error to raise."""
+    facts = _facts(counts, [], None, metric)
+    _summary(report, name, facts, problems)
+    _page(report, name, facts, "", pd.DataFrame(), problems, [], [])
+    return AdrayError(f"{name}: none of the {len(runs)} trials has a readable configuration "
+                      f"(config.json), so no method is known; see {report.path / 'problems.csv'}")
+
+
+def _reference(reference: str | None, methods: list[str], report: _Folder) -> tuple[str | None, str | None]:
+    """(the reference method, the error to raise once the rest is written): the first method when none
+    is given; a name the sweep lacks becomes a warning, no reference (no p-values) and that error."""
     if reference is None:
-        reference = methods[0]
-    elif reference not in methods:
-        reference_error = (f"reference method {reference!r} is not in the sweep; methods present: "
-                           f"{', '.join(methods)}. The rest of the report (without p-values) was written to "
-                           f"{report_dir}")
-        warnings.append(reference_error)
-        reference = None
+        return methods[0], None
+    if reference in methods:
+        return reference, None
+    error = (f"reference method {reference!r} is not in the sweep; methods present: {', '.join(methods)}. The "
+             f"rest of the report (without p-values) was written to {report.path}")
+    report.warnings.append(error)
+    return None, error
 
+
+def _select_and_merge(runs: pd.DataFrame, metric: str, report: _Folder):
+    """(selected, merged, units): each cell's configuration chosen on validation (selected.csv) and its
+    seeds merged (merged.csv), with warnings for cells chosen by a fallback or short of seeds."""
     selected = select_configs(runs, metric)
     for note in selected["note"].dropna().unique():
         n = int((selected["note"] == note).sum())
-        warnings.append(f"{n} cell(s): {note}")
+        report.warnings.append(f"{n} cell(s): {note}")
     merged = add_units(merge_seeds(runs, selected))
     units = merged.drop_duplicates(CELL)[[*CELL, "unit"]]
-    _write_csv(report_dir / "selected.csv", selected.merge(units, on=CELL, how="left"), files)
-    _write_csv(report_dir / "merged.csv", merged, files)
+    report.frame("selected.csv", selected.merge(units, on=CELL, how="left"))
+    report.frame("merged.csv", merged)
     short = merged.drop_duplicates(CELL)
     short = short[short["n_ok"] < short["n_expected"]]
     if len(short):
-        warnings.append(f"{len(short)} cell(s) have fewer ok seeds than the sweep ran; merged.csv column "
-                        "seeds_missing lists them with the reason")
+        report.warnings.append(f"{len(short)} cell(s) have fewer ok seeds than the sweep ran; merged.csv column "
+                               "seeds_missing lists them with the reason")
+    return selected, merged, units
 
-    chosen = selected_runs(runs, selected)
-    per_seed = chosen[chosen["status"] == "ok"].merge(units, on=CELL, how="left")
-    metrics = tuple(dict.fromkeys((metric, "auc", "ap")))
-    comparison = compare(merged, per_seed, reference, metrics)
-    warnings += comparison.warnings
-    _write_csv(report_dir / "stats.csv", comparison.stats, files)
-    _write_csv(report_dir / "ranks.csv", comparison.ranks, files)
 
-    tables = tables_mod.build_tables(merged, comparison.stats, metric, reference)
+def _compare(merged: pd.DataFrame, per_seed: pd.DataFrame, reference: str | None, metric: str, report: _Folder):
+    """The significance tests and ranks against the reference (stats.csv, ranks.csv)."""
+    comparison = compare(merged, per_seed, reference, tuple(dict.fromkeys((metric, "auc", "ap"))))
+    report.warnings.extend(comparison.warnings)
+    report.frame("stats.csv", comparison.stats)
+    report.frame("ranks.csv", comparison.ranks)
+    return comparison
+
+
+def _main_tables(tables, std: bool, transpose: bool, report: _Folder) -> dict[str, str]:
+    """The main table in every format (main.md, main.tex, main.csv); the texts by format."""
     texts = {f: render(tables, std=std, transpose=transpose) for f, render in tables_mod.RENDERERS.items()}
     for f, text in texts.items():
-        _write_text(report_dir / f"main.{tables_mod.SUFFIX[f]}", text, files)
+        report.text(f"main.{tables_mod.SUFFIX[f]}", text)
+    return texts
 
-    side_by_side = list(dict.fromkeys([*(columns or ()), *(_paper_metrics(runs) if paper else ())]))
-    if side_by_side:
-        frame = tables_mod.metrics_frame(merged, side_by_side)
-        _write_csv(report_dir / "metrics.csv", frame, files)
-        _write_text(report_dir / "metrics.md", tables_mod.metrics_markdown(frame, side_by_side), files)
 
-    searched = _searched(runs, folders)
-    figures = _plots(report_dir, merged, per_seed, comparison, metric, files, warnings, searched) if plots else []
-
-    picked = chosen_frame(selected, chosen)
-    files.append(_summary(report_dir, name, runs, counts, reference, metric, files, warnings, problems,
-                          methods, chosen_lines(picked)))
-    files.append(_page(report_dir, name, _facts(counts, methods, reference, metric), warnings,
-                       tables_mod.to_html(tables, std=std, transpose=transpose), picked, problems, figures,
-                       group_order(merged["group"]), files))
-    _remove_stale(report_dir, files)
-    if reference_error:
-        raise AdrayError(reference_error)
-    return ReportResult(report_dir=report_dir, table=texts[fmt], fmt=fmt, reference=reference, metric=metric,
-                        methods=methods, counts=counts, files=files, warnings=warnings)
+def _side_by_side(merged: pd.DataFrame, metrics: list[str], report: _Folder) -> None:
+    """The asked-for metrics of the chosen configurations side by side (metrics.csv, metrics.md)."""
+    metrics = list(dict.fromkeys(metrics))
+    if metrics:
+        frame = tables_mod.metrics_frame(merged, metrics)
+        report.frame("metrics.csv", frame)
+        report.text("metrics.md", tables_mod.metrics_markdown(frame, metrics))
 
 
 def _paper_metrics(runs: pd.DataFrame) -> list[str]:
@@ -221,14 +275,14 @@ def _searched(runs: pd.DataFrame, folders: list[Path]) -> pd.DataFrame | None:
     return runs if any(b is not None and b.request.get("search", "grid") != "grid" for b in ledgers) else None
 
 
-def _plots(report_dir, merged, per_seed, comparison, metric, files, warnings,
-           searched=None) -> list[page_mod.Figure]:
+def _plots(report: _Folder, merged, per_seed, comparison, metric, searched=None) -> list[page_mod.Figure]:
     """Every plot per setting group; a plot that fails becomes a warning, never a lost report.
     Returns what the page shows: each plot drawn, and each one not drawn with the reason."""
     from adray.analysis import plots as plots_mod  # matplotlib only when plots are drawn
 
     figures, planned = [], []
-    folder = report_dir / "plots"
+    files, warnings = report.files, report.warnings
+    folder = report.path / "plots"
     colour = plots_mod.colours(merged["method"].unique())
     test = merged[merged["split"] == "test"]
     for group in group_order(test["group"]):
@@ -362,27 +416,40 @@ def _facts(counts, methods, reference, metric) -> list[str]:
             f"compete, and the highest mean validation {metric} among them wins"]
 
 
-def _page(report_dir, name, facts, warnings, tables_html, chosen, problems, figures, groups, files) -> Path:
-    return page_mod.write_page(report_dir / page_mod.PAGE, title=f"Report of {name}", facts=facts,
-                               warnings=warnings, tables_html=tables_html, chosen=chosen, problems=problems,
-                               figures=figures, groups=groups, files=files, version=__version__)
+def _page(report: _Folder, name, facts, tables_html, chosen, problems, figures, groups) -> Path:
+    """The report as one HTML page (index.html): facts, warnings, tables, choices, problems, plots, files."""
+    return page_mod.write_page(report.path / page_mod.PAGE, title=f"Report of {name}", facts=facts,
+                               warnings=report.warnings, tables_html=tables_html, chosen=chosen, problems=problems,
+                               figures=figures, groups=groups, files=report.files, version=__version__)
 
 
-def _summary(report_dir, name, runs, counts, reference, metric, files, warnings, problems,
-             methods=(), chosen=()) -> Path:
-    lines = [f"# Report of {name}", ""]
-    lines += [f"- {fact}" for fact in _facts(counts, methods, reference, metric)] + ["", "## Files", ""]
-    lines += [f"- `{p.relative_to(report_dir)}`" for p in files]
-    lines += ["- `summary.md` (this file)", f"- `{page_mod.PAGE}` (everything on one page, plots included)", ""]
-    lines += ["## Warnings", ""] + ([f"- {w}" for w in warnings] or ["- none"]) + [""] + list(chosen)
-    if len(problems):
-        lines += [f"## Trials that are not ok ({len(problems)}; all in problems.csv)", "",
-                  "| status | method | dataset | seed | message | trial |", "|---|---|---|---|---|---|"]
-        for row in problems.head(_MAX_LISTED).itertuples(index=False):
-            message = "" if pd.isna(row.error) else str(row.error).replace("|", "\\|")[:120]
-            lines.append(f"| {row.status} | {row.method} | {row.dataset} | "
-                         f"{'' if pd.isna(row.seed) else row.seed} | {message} | {Path(row.trial_dir).name} |")
-        if len(problems) > _MAX_LISTED:
-            lines.append(f"\n... and {len(problems) - _MAX_LISTED} more in problems.csv")
-    _write_text(report_dir / "summary.md", "\n".join(lines) + "\n", [])
-    return report_dir / "summary.md"
+def _summary(report: _Folder, name: str, facts: list[str], problems: pd.DataFrame, chosen=()) -> Path:
+    """summary.md: the facts, the files written so far, the warnings, the chosen configurations and the
+    first trials that are not ok."""
+    lines = [f"# Report of {name}", "", *(f"- {fact}" for fact in facts), ""]
+    lines += _files_section(report)
+    lines += ["## Warnings", ""] + ([f"- {w}" for w in report.warnings] or ["- none"]) + [""] + list(chosen)
+    lines += _problems_section(problems)
+    artifacts.write_text(report.path / "summary.md", "\n".join(lines) + "\n")
+    return report.path / "summary.md"
+
+
+def _files_section(report: _Folder) -> list[str]:
+    """summary.md's list of the report's files (those written so far, this file and the page)."""
+    return ["## Files", "", *(f"- `{p.relative_to(report.path)}`" for p in report.files),
+            "- `summary.md` (this file)", f"- `{page_mod.PAGE}` (everything on one page, plots included)", ""]
+
+
+def _problems_section(problems: pd.DataFrame) -> list[str]:
+    """summary.md's table of the first trials that are not ok (all of them are in problems.csv)."""
+    if not len(problems):
+        return []
+    lines = [f"## Trials that are not ok ({len(problems)}; all in problems.csv)", "",
+             "| status | method | dataset | seed | message | trial |", "|---|---|---|---|---|---|"]
+    for row in problems.head(_MAX_LISTED).itertuples(index=False):
+        message = "" if pd.isna(row.error) else str(row.error).replace("|", "\\|")[:120]
+        lines.append(f"| {row.status} | {row.method} | {row.dataset} | "
+                     f"{'' if pd.isna(row.seed) else row.seed} | {message} | {Path(row.trial_dir).name} |")
+    if len(problems) > _MAX_LISTED:
+        lines.append(f"\n... and {len(problems) - _MAX_LISTED} more in problems.csv")
+    return lines

@@ -187,6 +187,16 @@ def space_for(method: str, overrides: dict) -> dict:
             if is_distribution(v)}
 
 
+def default_dataset(method: str) -> str:
+    """``"dataset"`` or ``"dataset:setting"``: what ``--method NAME`` runs on when no --dataset is given."""
+    return spaces.default_dataset(method)
+
+
+def split_dataset_arg(text: str) -> tuple[str, str | None]:
+    """A ``--dataset`` value as (dataset, setting or None): ``"nsl_kdd:r2ad2"`` -> ("nsl_kdd", "r2ad2")."""
+    return spaces.split_dataset_arg(text)
+
+
 def grid_for(method: str, overrides: dict) -> list[dict]:
     """Every hyperparameter combination for ``method``: its default grid updated by ``--set`` (value
     lists only: distributions are checked here and sampled by the searcher)."""

@@ -295,7 +295,7 @@ def _run_tuner(request, ledger, todo, cells, datasets, sweep_dir, root, name):
             _fit(tune, trainable, request, name, root, guard, local, str(sweep_dir), callbacks, scheduler,
                  indices=chunk)
             if local:
-                _drop_tune_state(sweep_dir)
+                drop_tune_state(sweep_dir)
             if guard.should_stop():
                 break
     return guard
@@ -381,7 +381,7 @@ def _trackers(request: SweepRequest, ledger: Ledger, sweep_dir: Path | None) -> 
     return [SweepMLflowCallback(request.mlflow, ledger, sweep_dir)]
 
 
-def _drop_tune_state(sweep_dir: Path) -> None:
+def drop_tune_state(sweep_dir: Path) -> None:
     """Remove a finished Tuner's experiment state: adray never reads it, and at 10,000 trials it is large."""
     for pattern in ("experiment_state-*.json", "basic-variant-state-*.json"):
         for path in sweep_dir.glob(pattern):

@@ -111,4 +111,4 @@ def test_collect_is_fast(tmp_path):
     start = time.perf_counter()
     runs = collect(fake.path)
     assert len(runs) == fake.n_trials == 200
-    assert time.perf_counter() - start < 2.0  # 10,000 trials take about 1.5 s (sweeps/bench_report.py)
+    assert time.perf_counter() - start < 2.0  # 10,000 trials take about 1.5 s (adray bench report)

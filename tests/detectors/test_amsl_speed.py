@@ -2,7 +2,7 @@
 
 The speed-ups (entropy from the read-out, transposed convolutions that crop inside the kernel,
 unbind instead of slicing, channels-last on CPU, a smaller scoring chunk) are measured by
-``sweeps/bench_amsl.py``; here only their results are checked: the same outputs, gradients,
+``adray bench amsl``; here only their results are checked: the same outputs, gradients,
 training trajectory and scores, up to float32 rounding.
 """
 

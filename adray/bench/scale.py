@@ -1,8 +1,8 @@
 """Benchmark: does a sweep's cost per trial stay flat from 100 to 10,000 trials (and 100,000)?
 
-    python sweeps/bench_scale.py                          # 100, 1,000 and 10,000 trials (about 25 min on 2 cores)
-    python sweeps/bench_scale.py --sizes 100 1000 10000 100000
-    python sweeps/bench_scale.py --sizes 100 --kill 2000  # also: kill the driver of a 2,000-trial sweep, resume
+    adray bench scale                          # 100, 1,000 and 10,000 trials (about 25 min on 2 cores)
+    adray bench scale --sizes 100 1000 10000 100000
+    adray bench scale --sizes 100 --kill 2000  # also: kill the driver of a 2,000-trial sweep, resume
 
 Each size is a sweep of a no-op detector (``Sleepy`` with one epoch and no sleep, on ``synthetic``; the
 trial still draws its split, scales, fits, scores and writes every artifact), run by a fresh driver
@@ -13,7 +13,7 @@ process against a local Ray with 2 CPUs, so memory and caches start equal. Measu
 - driver peak memory (the driver process's maximum resident set);
 - Tune's experiment state: the largest file it wrote, per trial of its Tuner, and the total time spent
   saving it (every call of Tune's checkpoint routine, timed inside the driver).
-With ``--kill N``: a real ``grid.py`` driver of N trials is killed (SIGKILL) once a third of them are
+With ``--kill N``: a real ``adray sweep`` driver of N trials is killed (SIGKILL) once a third of them are
 done; ``--resume`` must finish the rest without running any finished trial again (checked on the
 trials' end times) and the time it takes to plan the resume (reading N trial folders) is reported.
 Prints a table and writes results/bench/scale.csv.
@@ -33,11 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "sweeps"))
-
-from benchlib import print_table, write_csv  # noqa: E402
+from adray.bench.common import print_table, results_dir, write_csv
 
 PLUGIN = "sleepy=adray.testing.detectors:Sleepy"
 NOOP = {"epochs": [1], "seconds_per_epoch": [0.0]}
@@ -64,13 +60,13 @@ def one(n: int, folder: Path) -> dict:
 
     tune_controller.TuneController.checkpoint = timed
     states: list[int] = []
-    drop = runner._drop_tune_state
+    drop = runner.drop_tune_state
 
     def measured_drop(sweep_dir: Path) -> None:
         states.extend(p.stat().st_size for p in sweep_dir.glob("experiment_state-*.json"))
         drop(sweep_dir)
 
-    runner._drop_tune_state = measured_drop
+    runner.drop_tune_state = measured_drop
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=list(range(n)), overrides=NOOP,
                            storage=str(folder), name=f"n{n}", verbose=0)
@@ -97,7 +93,7 @@ def kill_and_resume(n: int, folder: Path) -> dict:
     from adray import artifacts
 
     env = {**os.environ, "ADRAY_DETECTORS": PLUGIN, "RAY_USAGE_STATS_ENABLED": "0"}
-    args = [sys.executable, str(REPO / "sweeps" / "grid.py"), "--method", "sleepy", "--dataset", "synthetic",
+    args = [sys.executable, "-m", "adray.cli", "sweep", "--method", "sleepy", "--dataset", "synthetic",
             "--seeds", *map(str, range(n)), "--set", "epochs=1", "--set", "seconds_per_epoch=0", "--name", "killed",
             "--storage", str(folder), "--verbose", "0", "--no-report"]
     sweep = folder / "killed"
@@ -124,14 +120,15 @@ def kill_and_resume(n: int, folder: Path) -> dict:
             "resume_exit": resumed.returncode, "resume_wall_s": round(time.time() - started, 1)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="adray bench scale", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--kill", type=int, default=0, help="also kill and resume a sweep of this many trials")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size in this process
     parser.add_argument("--folder", help=argparse.SUPPRESS)
-    parser.add_argument("--out", default=str(REPO / "results" / "bench" / "scale.csv"))
-    args = parser.parse_args()
+    parser.add_argument("--out", default=str(results_dir() / "scale.csv"))
+    args = parser.parse_args(argv)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ["ADRAY_DETECTORS"] = PLUGIN
     if args.one:
@@ -141,7 +138,7 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         print(f"=== {n} trials", flush=True)
-        run = subprocess.run([sys.executable, __file__, "--one", str(n), "--folder", str(folder)],
+        run = subprocess.run([sys.executable, "-m", "adray.bench.scale", "--one", str(n), "--folder", str(folder)],
                              capture_output=True, text=True, check=True)
         rows.append(json.loads(run.stdout.strip().splitlines()[-1]))
         print(rows[-1], flush=True)

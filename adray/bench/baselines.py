@@ -1,7 +1,7 @@
 """Benchmark: adray's baselines against PyOD's own detectors on real ODDS/ADBench tabular data.
 
-    python sweeps/bench_baselines.py [--data-dir FOLDER] [--seeds 110 210 310] [--datasets NAME ...]
-                                     [--methods ae deepsvdd ...] [--out results/bench/baselines.csv]
+    adray bench baselines [--data-dir FOLDER] [--seeds 110 210 310] [--datasets NAME ...]
+                          [--methods ae deepsvdd ...] [--out results/bench/baselines.csv]
 
 ``--data-dir`` is a folder of ODDS (.mat) / ADBench (.npz) files (default: ``data/odds/`` of adray's data
 directory). Each file is read by adray's ODDS/ADBench reader (``odds:<stem>``), split by ``make_split`` in
@@ -10,7 +10,7 @@ seed) and scaled as a trial scales it (``prepare_arrays``: MinMax on the trainin
 arrays, in one process, it fits:
 
 - adray's ``ae``, ``deepsvdd``, ``deepsad``, ``iforest``, each with the first configuration of its default
-  sweep grid (``adray/tune/spaces.py``: one default per method, never tuned per dataset);
+  sweep grid (what ``adray sweep --method NAME`` runs: one default per method, never tuned per dataset);
 - PyOD's ``AutoEncoder``, ``DeepSVDD``, ``IForest``, ``ECOD`` through adray's ``pyod:`` adapter with PyOD's
   defaults (the seed as ``random_state``; ``n_features`` filled in by the adapter).
 
@@ -41,8 +41,8 @@ import time
 import warnings
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from adray.bench.common import results_dir
+from adray.tables import format_table
 
 ADRAY_METHODS = ["ae", "deepsvdd", "deepsad", "iforest"]
 PYOD_METHODS = ["pyod:AutoEncoder", "pyod:DeepSVDD", "pyod:IForest", "pyod:ECOD"]
@@ -85,9 +85,9 @@ def split_arrays(name: str, data_dir: Path, seed: int):
 # ------------------------------------------------------------------------------------------ methods
 def default_config(method: str) -> dict:
     """adray: the first configuration of the method's default grid; PyOD: its own defaults (empty)."""
-    from adray.tune.spaces import default_grid
+    from adray.sweep.request import grid_for
 
-    return {} if method.startswith("pyod:") else {k: v[0] for k, v in default_grid(method).items()}
+    return {} if method.startswith("pyod:") else grid_for(method, {})[0]
 
 
 def run_one(method: str, config: dict, arrays, seed: int) -> dict:
@@ -163,22 +163,21 @@ def summarize(rows: list[dict], pairs) -> list[dict]:
 
 
 def markdown(rows: list[dict], summary: list[dict], methods: list[str]) -> str:
+    """Per metric, the dataset x method table with its mean row, then the pairs' summary (Markdown)."""
     lines = []
     for metric in ("auc", "ap"):
         table = per_dataset(rows, metric)
         cols = [m for m in methods if m in table]
+        body = [[dataset, *(f"{v:.3f}" for v in values)] for dataset, values in table[cols].iterrows()]
+        body.append(["**mean**", *(f"**{table[c].mean():.3f}**" for c in cols)])
         lines += [f"Test {metric.upper()} (mean over seeds):", "",
-                  "| dataset | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-        for dataset, values in table[cols].iterrows():
-            lines.append(f"| {dataset} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
-        lines.append("| **mean** | " + " | ".join(f"**{table[c].mean():.3f}**" for c in cols) + " |")
-        lines.append("")
-    lines += ["| metric | adray | PyOD | adray mean | PyOD mean | diff | worst dataset (diff) | W/T/L | Wilcoxon p |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for s in summary:
-        lines.append(f"| {s['metric'].upper()} | {s['adray']} | {s['pyod']} | {s['adray_mean']:.3f} | "
-                     f"{s['pyod_mean']:.3f} | {s['diff']:+.3f} | {s['worst_dataset']} ({s['worst_diff']:+.3f}) | "
-                     f"{s['wins']}/{s['ties']}/{s['losses']} | {s['wilcoxon_p']:.3g} |")
+                  format_table(body, ["dataset", *cols], markdown=True), ""]
+    pairs = [[s["metric"].upper(), s["adray"], s["pyod"], f"{s['adray_mean']:.3f}", f"{s['pyod_mean']:.3f}",
+              f"{s['diff']:+.3f}", f"{s['worst_dataset']} ({s['worst_diff']:+.3f})",
+              f"{s['wins']}/{s['ties']}/{s['losses']}", f"{s['wilcoxon_p']:.3g}"] for s in summary]
+    header = ["metric", "adray", "PyOD", "adray mean", "PyOD mean", "diff", "worst dataset (diff)", "W/T/L",
+              "Wilcoxon p"]
+    lines.append(format_table(pairs, header, markdown=True))
     return "\n".join(lines)
 
 
@@ -186,14 +185,14 @@ def markdown(rows: list[dict], summary: list[dict], methods: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     from adray.data import default_data_dir
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="adray bench baselines", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="a folder of ODDS/ADBench .npz/.mat files (default: data/odds/)")
     parser.add_argument("--datasets", nargs="+", default=None, help="file stems (default: every file)")
     parser.add_argument("--methods", nargs="+", default=ADRAY_METHODS + PYOD_METHODS)
     parser.add_argument("--seeds", nargs="+", type=int, default=SEEDS)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--out", type=Path, default=REPO / "results" / "bench" / "baselines.csv")
+    parser.add_argument("--out", type=Path, default=results_dir() / "baselines.csv")
     args = parser.parse_args(argv)
 
     import torch

@@ -1,7 +1,7 @@
 """Benchmark: does search (and seed-aware early stopping) find the grid's best configuration for less work?
 
-    python sweeps/bench_search.py                 # about 10 minutes on 2 cores
-    python sweeps/bench_search.py --samples 8 --epochs 30 --seeds 110 210 310
+    adray bench search                 # about 10 minutes on 2 cores
+    adray bench search --samples 8 --epochs 30 --seeds 110 210 310
 
 The reconstruction autoencoder (``ae``) on the embedded ``digits`` set, side by side in one run, each
 configuration on the same seeds:
@@ -20,16 +20,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "sweeps"))
-
-from benchlib import print_table, write_csv  # noqa: E402
+from adray.bench.common import print_table, results_dir, write_csv
 
 GRID = ["learning_rate=1e-4,3e-4,1e-3,3e-3", "dropout=0.0,0.15,0.3", "batch_size=32,128"]
 SPACE = ["learning_rate=loguniform(1e-4,3e-3)", "dropout=uniform(0,0.3)", "batch_size=choice(32,128)"]
@@ -60,13 +55,14 @@ def run(name: str, folder: Path, seeds: list[int], epochs: int, sets: list[str],
             "test_auc_std": round(float(test["std"]), 4), "chosen": selected["params"]}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="adray bench search", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seeds", type=int, nargs="+", default=[110, 210, 310])
-    parser.add_argument("--out", default=str(REPO / "results" / "bench" / "search.csv"))
-    args = parser.parse_args()
+    parser.add_argument("--out", default=str(results_dir() / "search.csv"))
+    args = parser.parse_args(argv)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 

@@ -1,16 +1,23 @@
-"""Shared output of the benchmark scripts: an aligned table on stdout and the same rows as CSV."""
+"""What every benchmark shares: where its CSV goes, the table it prints, the CSV it writes."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
+from adray.tables import format_table
+
+
+def results_dir() -> Path:
+    """``results/bench/`` of the source checkout this package runs from (wherever the command is
+    started), else of the working directory (an installed package)."""
+    checkout = Path(__file__).resolve().parents[2]
+    root = checkout if (checkout / "pyproject.toml").exists() else Path.cwd()
+    return root / "results" / "bench"
+
 
 def print_table(rows: list[dict], columns: list[str]) -> None:
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
-    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
-    for r in rows:
-        print("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+    print(format_table(rows, columns))
 
 
 def write_csv(path: str | Path, rows: list[dict], extra: dict | None = None) -> Path:
@@ -25,3 +32,4 @@ def write_csv(path: str | Path, rows: list[dict], extra: dict | None = None) -> 
         writer.writerows(rows)
     print(f"wrote {path}")
     return path
+

@@ -1,6 +1,6 @@
 """Benchmark: prepare, load and share a 1,000,000 x 50 dataset.
 
-    python sweeps/bench_data.py [--rows 1000000] [--cols 50] [--readers 1 2 4 8]
+    adray bench data [--rows 1000000] [--cols 50] [--readers 1 2 4 8]
 
 Measures, side by side in one run:
 - cold prepare: CSV -> Parquet cache (parse, convert, write) and read back;
@@ -20,7 +20,6 @@ import argparse
 import os
 import platform
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,13 +28,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run from a checkout without installing
-sys.path.insert(0, str(REPO / "sweeps"))
-
-from benchlib import print_table, write_csv  # noqa: E402
-
-from adray.data import cache  # noqa: E402
+from adray.bench.common import print_table, results_dir, write_csv
+from adray.data import cache
 
 MIB = 2**20
 
@@ -104,7 +98,8 @@ def run(rows: int, cols: int, readers: list[int]) -> list[dict]:
         results.append({"measure": what, "seconds": round(seconds, 4), **extra})
 
     cold = cache.prepare("csv:bench", workdir)
-    record("cold prepare (CSV -> Parquet -> Arrow)", cold.seconds, note=f"{cold.path.stat().st_size / MIB:.0f} MiB parquet")
+    record("cold prepare (CSV -> Parquet -> Arrow)", cold.seconds,
+           note=f"{cold.path.stat().st_size / MIB:.0f} MiB parquet")
     warm = cache.prepare("csv:bench", workdir)
     assert not warm.built
     record("warm load (Parquet cache -> Arrow)", warm.seconds)
@@ -138,18 +133,20 @@ def run(rows: int, cols: int, readers: list[int]) -> list[dict]:
     return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="adray bench data", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cols", type=int, default=50)
     parser.add_argument("--readers", type=int, nargs="+", default=[1, 2, 4, 8])
-    parser.add_argument("--out", default=str(REPO / "results" / "bench" / "data.csv"))
-    args = parser.parse_args()
+    parser.add_argument("--out", default=str(results_dir() / "data.csv"))
+    args = parser.parse_args(argv)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
     import ray
 
-    machine = f"{platform.node()} {os.cpu_count()} cpu, python {platform.python_version()}, ray {ray.__version__}, pyarrow {pa.__version__}"
+    machine = (f"{platform.node()} {os.cpu_count()} cpu, python {platform.python_version()}, "
+               f"ray {ray.__version__}, pyarrow {pa.__version__}")
     print(f"machine: {machine}")
     results = run(args.rows, args.cols, args.readers)
     columns = ["measure", "seconds", "readers", "get_s_max", "private_mib_per_reader", "pss_mib_total", "note"]

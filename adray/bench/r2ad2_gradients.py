@@ -1,29 +1,23 @@
 """Benchmark R2-AD2's per-sample gradient extraction: torch.func (vmap + grad) vs a Python loop.
 
-    python sweeps/bench_r2ad2_gradients.py                 # CPU (and CUDA when present)
-    python sweeps/bench_r2ad2_gradients.py --n 512 --device cuda --batch-size 256
+    adray bench r2ad2_gradients                 # CPU (and CUDA when present)
+    adray bench r2ad2_gradients --n 512 --device cuda --batch-size 256
 
-Both methods compute the same (n, P) matrix of reconstruction-BCE gradients on the same target
-(R2-AD2's gradient features): the MNIST conv target with code 8 (P = 9657) and a tabular dense target
-(D = 121, dims (40, 20, 10): NSL-KDD's DIM_TARGET, P = 11931). Throughput = samples / second
-after one warm-up call; ``max_abs_diff`` checks that both agree. Prints a table, writes
-results/bench/r2ad2_gradients.csv.
+Both methods compute the same (n, P) matrix of reconstruction-BCE gradients of the same target
+network (the autoencoder whose gradients R2-AD2's alarm reads): the MNIST conv target with code 8
+(P = 9657) and a tabular dense target (D = 121, dims (40, 20, 10): NSL-KDD's DIM_TARGET, P = 11931).
+Throughput = samples / second after one warm-up call; ``max_abs_diff`` checks that both agree.
+Prints a table, writes results/bench/r2ad2_gradients.csv.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
-import sys
 import time
 from functools import partial
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "sweeps"))
-
-from benchlib import print_table, write_csv  # noqa: E402
+from adray.bench.common import print_table, results_dir, write_csv
 
 TARGETS = {"mnist_conv8": ((28, 28), 8), "tabular_121": ((121,), (40, 20, 10))}
 
@@ -56,11 +50,12 @@ def timed(fn, device):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="adray bench r2ad2_gradients", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=256, help="samples per measurement")
     parser.add_argument("--batch-size", type=int, default=256, help="gradient_batch_size of the vmapped version")
     parser.add_argument("--device", action="append", help="cpu / cuda (repeatable); default cpu (+cuda if present)")
-    parser.add_argument("--out", default=str(REPO / "results" / "bench" / "r2ad2_gradients.csv"))
+    parser.add_argument("--out", default=str(results_dir() / "r2ad2_gradients.csv"))
     args = parser.parse_args(argv)
 
     import torch

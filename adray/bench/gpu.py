@@ -1,7 +1,7 @@
 """Benchmark: trials packed onto one GPU through real sweeps: 1, 2, 4 and 8 trials per GPU.
 
-    python sweeps/bench_gpu.py                        # about 5 minutes on one GPU
-    python sweeps/bench_gpu.py --trials 8 --epochs 60 --packing 1 2 4 8
+    adray bench gpu                        # about 5 minutes on one GPU
+    adray bench gpu --trials 8 --epochs 60 --packing 1 2 4 8
 
 For each packing k, one real sweep (``adray sweep``, a fresh local Ray that sees one GPU) of the
 same ``--trials`` trainings of the reconstruction autoencoder on ``digits`` with ``--gpus-per-trial
@@ -26,11 +26,7 @@ import threading
 from collections import defaultdict
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "sweeps"))
-
-from benchlib import print_table, write_csv  # noqa: E402
+from adray.bench.common import print_table, results_dir, write_csv
 
 
 class GpuSampler:
@@ -89,18 +85,27 @@ def packed_sweep(k: int, args, folder: Path) -> dict:
             "test_auc_mean": round(sum(o["test"]["auc"] for o in outcomes) / len(outcomes), 4)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def can_measure() -> bool:
+    """Whether this machine has what the benchmark needs: a CUDA GPU and nvidia-smi."""
+    import torch
+
+    return torch.cuda.is_available() and shutil.which("nvidia-smi") is not None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="adray bench gpu", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--packing", type=int, nargs="+", default=[1, 2, 4, 8])
-    parser.add_argument("--out", default=str(REPO / "results" / "bench" / "gpu.csv"))
-    args = parser.parse_args()
+    parser.add_argument("--out", default=str(results_dir() / "gpu.csv"))
+    args = parser.parse_args(argv)
     import torch
 
-    if not torch.cuda.is_available() or shutil.which("nvidia-smi") is None:
-        print("bench_gpu: no CUDA GPU (or no nvidia-smi) on this machine: nothing measured; run it on a GPU machine")
+    if not can_measure():
+        print("adray bench gpu: no CUDA GPU (or no nvidia-smi) on this machine: nothing measured; "
+              "run it on a GPU machine")
         return
     machine = (f"{platform.node()}, {os.cpu_count()} cpu, GPU: {torch.cuda.get_device_name(0)}, "
                f"torch {torch.__version__}")

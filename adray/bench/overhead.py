@@ -1,6 +1,6 @@
 """Benchmark: what does running trials through adray + Ray Tune cost per trial?
 
-    python sweeps/bench_overhead.py [--trials 100] [--n-estimators 10]
+    adray bench overhead [--trials 100] [--n-estimators 10]
 
 Side by side in one run, on the embedded ``synthetic`` dataset with a small Isolation Forest:
 - plain loop: the same fits (split, scale, fit, score) in a Python loop, no artifacts;
@@ -15,16 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "sweeps"))
-
-from benchlib import print_table, write_csv  # noqa: E402
+from adray.bench.common import print_table, results_dir, write_csv
 
 
 def plain_loop(seeds, n_estimators) -> float:
@@ -67,12 +62,13 @@ def sweep(seeds, n_estimators, cpus: float, folder: Path, name: str) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="adray bench overhead", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--n-estimators", type=int, default=10)
-    parser.add_argument("--out", default=str(REPO / "results" / "bench" / "overhead.csv"))
-    args = parser.parse_args()
+    parser.add_argument("--out", default=str(results_dir() / "overhead.csv"))
+    args = parser.parse_args(argv)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 

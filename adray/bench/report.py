@@ -1,7 +1,7 @@
 """Benchmark: collect and report a 10,000-trial sweep folder.
 
-    python sweeps/bench_report.py [--methods 5] [--datasets 20] [--configs 4] [--seeds 5] [--settings 5]
-                                  [--artifact-datasets 4] [--keep]
+    adray bench report [--methods 5] [--datasets 20] [--configs 4] [--seeds 5] [--settings 5]
+                       [--artifact-datasets 4] [--keep]
 
 Generates a synthetic sweep (adray.testing.sweeps: the real trial-file format, with failed and
 incomplete trials; every ok trial has params.json, trial.json, metric.csv, history.csv, and the
@@ -31,18 +31,14 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run from a checkout without installing
-sys.path.insert(0, str(REPO / "sweeps"))
-
-from benchlib import print_table, write_csv  # noqa: E402
+from adray.bench.common import print_table, results_dir, write_csv
 
 SETTINGS = ((0.0, 0), (0.01, 0), (0.05, 0), (0.1, 0), (0.0, 100))
 
-# run in a child process: prints one JSON line {"seconds", "maxrss_mib", ...}
+# run in a child process (the same Python, so it imports this adray): prints one JSON line
+# {"seconds", "maxrss_mib", ...}
 CHILD = r"""
-import json, resource, sys, time
-sys.path.insert(0, {repo!r})
+import json, resource, time
 
 
 def peak_mib():
@@ -79,14 +75,14 @@ print(json.dumps({{"seconds": seconds, "import_s": imported, "import_rss_mib": b
 
 
 def measure(what: str, sweep: Path) -> dict:
-    code = CHILD.format(repo=str(REPO), what=what, sweep=str(sweep))
+    code = CHILD.format(what=what, sweep=str(sweep))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "MPLBACKEND": "Agg"})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="adray bench report", description=__doc__.split("\n\n")[0])
     parser.add_argument("--methods", type=int, default=5)
     parser.add_argument("--datasets", type=int, default=20)
     parser.add_argument("--configs", type=int, default=4)
@@ -94,7 +90,7 @@ def main() -> int:
     parser.add_argument("--settings", type=int, default=5, choices=range(1, len(SETTINGS) + 1))
     parser.add_argument("--artifact-datasets", type=int, default=4)
     parser.add_argument("--keep", action="store_true", help="keep the generated sweep folder")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from adray.testing.sweeps import make_fake_sweep
 
@@ -129,7 +125,7 @@ def main() -> int:
     header = ["measure", "seconds", "import_s", "peak_rss_mib", "rss_after_import_mib", "trials", "trials_per_s",
               "note"]
     print_table(rows, header)
-    write_csv(REPO / "results" / "bench" / "report.csv", rows)
+    write_csv(results_dir() / "report.csv", rows)
     if args.keep:
         print(f"kept {sweep}")
     else:

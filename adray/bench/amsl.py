@@ -1,6 +1,6 @@
 """Benchmark: one CPU training epoch of AMSL's default network on DSADS-shaped windows, and what makes it faster.
 
-    python sweeps/bench_amsl.py [--rounds 5] [--threads 1] [--no-compile]
+    adray bench amsl [--rounds 5] [--threads 1] [--no-compile]
 
 Random windows of 125 x 45 (DSADS), the default network (7 views, 500 + 7 x 500 memory slots,
 filters 32/64/128: 3.3 M parameters), batch 16. The epoch is the ``dsads:amsl`` protocol's: of
@@ -34,20 +34,16 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "sweeps"))
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from benchlib import print_table, write_csv  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-
-from adray.detectors import nn as knn  # noqa: E402
-from adray.detectors.amsl.loss import amsl_loss, reconstruction_score  # noqa: E402
-from adray.detectors.amsl.network import AMSLNetwork  # noqa: E402
-from adray.detectors.amsl.reference import ReferenceNetwork  # noqa: E402
-from adray.detectors.amsl.transforms import ViewScaler, make_views, view_generators  # noqa: E402
+from adray.bench.common import print_table, results_dir, write_csv
+from adray.detectors import nn as knn
+from adray.detectors.amsl.loss import amsl_loss, reconstruction_score
+from adray.detectors.amsl.network import AMSLNetwork
+from adray.detectors.amsl.reference import ReferenceNetwork
+from adray.detectors.amsl.transforms import ViewScaler, make_views, view_generators
 
 LENGTH, CHANNELS, VIEWS, BATCH = 125, 45, 7, 16
 DSADS_NORMAL = 14 * 8 * 60  # 14 normal activities x 8 subjects x 60 segments
@@ -162,13 +158,14 @@ def transform_times(train: int, val: int) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="adray bench amsl", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="timed training steps per variant (median)")
     parser.add_argument("--score-windows", type=int, default=64, help="windows scored per round (default 64)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default 1: what a sweep trial with --cpus-per-trial 1 gets)")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant")
-    parser.add_argument("--out", default=str(REPO / "results" / "bench" / "amsl.csv"))
+    parser.add_argument("--out", default=str(results_dir() / "amsl.csv"))
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -243,12 +240,13 @@ def main(argv=None) -> int:
 
     extra = {"threads": args.threads, "rounds": args.rounds, "train_windows": train, "val_windows": val,
              "steps_per_epoch": steps, "torch": torch.__version__, "python": platform.python_version(),
-             "cpu": _cpu_name(), "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d")}
+             "cpu": cpu_name(), "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d")}
     write_csv(args.out, rows + parts + transforms, extra)
     return 0
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
+    """The processor's model name (for the CSV), else what the platform module knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
