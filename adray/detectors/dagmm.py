@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from adray.detectors import baseline_nets as bn
+from adray.detectors.components import baseline_networks
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -92,10 +92,10 @@ class DAGMMNet(nn.Module):
     def __init__(self, n_inputs: int, comp_hiddens: tuple[int, ...], est_hiddens: tuple[int, ...], dropout: float):
         super().__init__()
         *hidden, code = comp_hiddens
-        self.encoder = bn.mlp(n_inputs, hidden, code)
-        self.decoder = bn.mlp(code, hidden[::-1], n_inputs)
+        self.encoder = baseline_networks.mlp(n_inputs, hidden, code)
+        self.decoder = baseline_networks.mlp(code, hidden[::-1], n_inputs)
         *est_hidden, n_components = est_hiddens
-        self.estimation = bn.mlp(code + 2, est_hidden, n_components, dropout=dropout)
+        self.estimation = baseline_networks.mlp(code + 2, est_hidden, n_components, dropout=dropout)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x = x.flatten(1)
@@ -142,9 +142,9 @@ class DAGMM(TorchDetector):
     def _build(self, feature_shape, n_subclasses):
         if self.comp_hiddens is None or self.est_hiddens is None:
             raise AdrayError("comp_hiddens and est_hiddens must be sequences of positive integers, not None")
-        comp = bn.resolve_dims(self.comp_hiddens, 0, "comp_hiddens")
-        est = bn.resolve_dims(self.est_hiddens, 0, "est_hiddens")
-        dropout = bn.check_unit_interval(self.dropout, "dropout")
+        comp = baseline_networks.resolve_dims(self.comp_hiddens, 0, "comp_hiddens")
+        est = baseline_networks.resolve_dims(self.est_hiddens, 0, "est_hiddens")
+        dropout = baseline_networks.check_unit_interval(self.dropout, "dropout")
         for attr in ("gmm_phi_", "gmm_mu_", "gmm_sigma_"):
             self.__dict__.pop(attr, None)
         return {"dagmm": DAGMMNet(int(np.prod(feature_shape)), comp, est, dropout)}

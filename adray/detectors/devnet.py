@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
-from adray.detectors.baseline_nets import keras_rmsprop
+from adray.detectors.components import keras_like
+from adray.detectors.components.baseline_networks import keras_rmsprop
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -50,8 +50,8 @@ class DevNetwork(nn.Module):
 
     def __init__(self, n_inputs: int, hidden_dims: tuple[int, ...]):
         super().__init__()
-        self.hidden = knn.dense_block(n_inputs, hidden_dims)
-        self.score = knn.dense(hidden_dims[-1] if hidden_dims else n_inputs, 1)
+        self.hidden = keras_like.dense_block(n_inputs, hidden_dims)
+        self.score = keras_like.dense(hidden_dims[-1] if hidden_dims else n_inputs, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.score(self.hidden(x.flatten(1))).reshape(-1)

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
+from adray.detectors.components import keras_like
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -72,7 +72,7 @@ class REPENNetwork(nn.Module):
 
     def __init__(self, n_inputs: int, embedding_dim: int):
         super().__init__()
-        self.hidden = knn.dense(n_inputs, embedding_dim)
+        self.hidden = keras_like.dense(n_inputs, embedding_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(self.hidden(x.flatten(1)))
@@ -120,7 +120,7 @@ class REPEN(TorchDetector):
 
     def _make_optimizers(self):
         return {"main": torch.optim.Adadelta(self.networks_["net"].parameters(), lr=self.learning_rate,
-                                             rho=ADADELTA_RHO, eps=knn.KERAS_EPSILON)}
+                                             rho=ADADELTA_RHO, eps=keras_like.KERAS_EPSILON)}
 
     def _stage_data(self, stage, X, y, subclass):
         n = len(X)

@@ -63,8 +63,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
 from adray.detectors.base import BaseDetector, NotFittedError
+from adray.detectors.components import keras_like
 from adray.errors import AdrayError
 
 
@@ -91,7 +91,7 @@ class TorchDetector(BaseDetector):
 
     def _make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         params = [p for net in self.networks_.values() for p in net.parameters()]
-        return {"main": knn.adam(params, self.learning_rate)}
+        return {"main": keras_like.adam(params, self.learning_rate)}
 
     def _stage_data(self, stage: str, X: np.ndarray, y, subclass) -> tuple[np.ndarray, ...]:
         return (X,)

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from adray.data import get_spec, load, make_split
-from adray.detectors import taps
 from adray.detectors.a3 import A3
 from adray.detectors.a3.loss import alarm_loss, l1l2, shifted_l1l2, vae_loss
 from adray.detectors.a3.network import VAE, conv_target, default_target_dims, dense_target
+from adray.detectors.components import taps
 from adray.errors import AdrayError
 from adray.metrics import auc
 from adray.sweep.trial import prepare_arrays

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from adray.detectors.ae import AutoEncoder, DenseAutoEncoder, StandardizedAutoEncoder, default_hidden_dims
+from adray.detectors.ae import AutoEncoder
+from adray.detectors.components.autoencoders import DenseAutoEncoder, StandardizedAutoEncoder, default_hidden_dims
 from adray.errors import AdrayError
 from adray.metrics import auc
 

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from adray.data import get_spec, load, make_split
-from adray.detectors import taps
 from adray.detectors.argue import ARGUE
 from adray.detectors.argue.loss import (
     alarm_loss,
@@ -20,6 +19,7 @@ from adray.detectors.argue.loss import (
     gate_loss,
 )
 from adray.detectors.argue.network import ClusteringAAE, critic, default_hidden_dims
+from adray.detectors.components import taps
 from adray.errors import AdrayError
 from adray.metrics import auc
 from adray.sweep.trial import prepare_arrays

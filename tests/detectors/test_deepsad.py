@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from adray.data import get_spec, load, make_split
+from adray.detectors.components.svdd import center, sad_loss
 from adray.detectors.deepsad import DeepSAD
-from adray.detectors.svdd_common import center, sad_loss
 from adray.metrics import auc
 from adray.sweep.trial import prepare_arrays
 

@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from adray.data import get_spec, load, make_split
-from adray.detectors.deepsvdd import DeepSVDD
-from adray.detectors.svdd_common import (
+from adray.detectors.components.svdd import (
     ConvSVDDAutoEncoder,
     DenseSVDDAutoEncoder,
     MLPSVDDAutoEncoder,
@@ -14,6 +13,7 @@ from adray.detectors.svdd_common import (
     is_conv_shape,
     svdd_loss,
 )
+from adray.detectors.deepsvdd import DeepSVDD
 from adray.errors import AdrayError
 from adray.metrics import auc
 from adray.sweep.trial import prepare_arrays

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
+from adray.detectors.components import keras_like
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -30,12 +30,12 @@ class TwoStage(TorchDetector):
 
     def _build(self, feature_shape, n_subclasses):
         d = int(np.prod(feature_shape))
-        target = nn.Sequential(knn.dense(d, 4), nn.ReLU(), nn.Dropout(0.2), knn.dense(4, d), nn.Sigmoid())
-        alarm = nn.Sequential(knn.dense(2 * d, 8), nn.ReLU(), nn.Dropout(0.2), knn.dense(8, 1), nn.Sigmoid())
+        target = nn.Sequential(keras_like.dense(d, 4), nn.ReLU(), nn.Dropout(0.2), keras_like.dense(4, d), nn.Sigmoid())
+        alarm = nn.Sequential(keras_like.dense(2 * d, 8), nn.ReLU(), nn.Dropout(0.2), keras_like.dense(8, 1), nn.Sigmoid())
         return {"target": target, "alarm": alarm}
 
     def _make_optimizers(self):
-        return {name: knn.adam(net.parameters(), self.learning_rate) for name, net in self.networks_.items()}
+        return {name: keras_like.adam(net.parameters(), self.learning_rate) for name, net in self.networks_.items()}
 
     def _on_stage_start(self, stage):
         STARTED.append(stage)
@@ -57,14 +57,14 @@ class TwoStage(TorchDetector):
     def _train_step(self, stage, batch):
         x = batch[0].flatten(1)
         if stage == "target":
-            loss = knn.bce(self.networks_["target"](x), x)
+            loss = keras_like.bce(self.networks_["target"](x), x)
             self._optimize(loss, "target")
             return {"loss": loss}
         assert not self.networks_["target"].training and self.networks_["alarm"].training
         noise = torch.randn(x.shape, device=self.device_) + self.centre_
         p = self.networks_["alarm"](self._features(torch.cat([x, noise])))
         labels = torch.cat([torch.zeros(len(x), 1), torch.ones(len(x), 1)]).to(self.device_)
-        loss = knn.bce(p, labels)
+        loss = keras_like.bce(p, labels)
         self._optimize(loss, "alarm")
         return {"loss": loss, "noise_mean": noise.mean()}
 

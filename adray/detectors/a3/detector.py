@@ -37,10 +37,9 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from adray.detectors import nn as knn
-from adray.detectors import taps
 from adray.detectors.a3.loss import alarm_loss, l1l2, shifted_l1l2, vae_loss
 from adray.detectors.a3.network import CONV_IMAGE_SIZE, VAE, conv_target, default_target_dims, dense_target
+from adray.detectors.components import keras_like, taps
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -169,11 +168,11 @@ class A3(TorchDetector):
 
     def _make_optimizers(self):
         opts = {
-            "target": knn.adam(self.networks_["target"].parameters(), self.target_learning_rate),
-            "alarm": knn.adam(self.networks_["alarm"].parameters(), self.learning_rate),
+            "target": keras_like.adam(self.networks_["target"].parameters(), self.target_learning_rate),
+            "alarm": keras_like.adam(self.networks_["alarm"].parameters(), self.learning_rate),
         }
         if "vae" in self.networks_:
-            opts["vae"] = knn.adam(self.networks_["vae"].parameters(), self.vae_learning_rate)
+            opts["vae"] = keras_like.adam(self.networks_["vae"].parameters(), self.vae_learning_rate)
         return opts
 
     def _stages(self):
@@ -199,7 +198,7 @@ class A3(TorchDetector):
         normal = X[y == 0]
         if len(normal) == 0:
             raise AdrayError("A3 trains its target on normal rows (y == 0), but every training row is labelled 1")
-        knn.require_unit_range(normal, "A3's target trains")
+        keras_like.require_unit_range(normal, "A3's target trains")
         return (normal,)
 
     # ------------------------------------------------------------------ forward pieces
@@ -221,7 +220,7 @@ class A3(TorchDetector):
         if stage == "target":
             (x,) = batch
             inp = self._target_input(x)
-            loss = knn.bce(self.networks_["target"](inp), inp)
+            loss = keras_like.bce(self.networks_["target"](inp), inp)
             self._optimize(loss, "target")
             return {"loss": loss}
         if stage == "vae":
@@ -244,7 +243,7 @@ class A3(TorchDetector):
         if self.in_l1 or self.in_l2:
             loss = loss + l1l2(alarm.dense0.parameters(), self.in_l1, self.in_l2)
         self._optimize(loss, "alarm")
-        return {"loss": loss, "bce_real": knn.bce(p_real, y).detach()}
+        return {"loss": loss, "bce_real": keras_like.bce(p_real, y).detach()}
 
     def _score(self, batch_X):
         return self.networks_["alarm"](self.activations(batch_X)).reshape(-1)

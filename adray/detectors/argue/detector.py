@@ -43,8 +43,6 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from adray.detectors import nn as knn
-from adray.detectors import taps
 from adray.detectors.argue.loss import (
     alarm_loss,
     combine,
@@ -66,6 +64,7 @@ from adray.detectors.argue.network import (
     dense_decoder,
     dense_encoder,
 )
+from adray.detectors.components import keras_like, taps
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -216,17 +215,17 @@ class ARGUE(TorchDetector):
         lr = float(self.learning_rate)
         mae = self.networks_["mae"]
         opts = {
-            "experts": knn.adam(mae.parameters(), lr),
-            "alarm": knn.adam(self.networks_["alarm"].parameters(), lr),
-            "gate": knn.adam(self.networks_["gate"].parameters(), float(self.gate_factor) * lr),
+            "experts": keras_like.adam(mae.parameters(), lr),
+            "alarm": keras_like.adam(self.networks_["alarm"].parameters(), lr),
+            "gate": keras_like.adam(self.networks_["gate"].parameters(), float(self.gate_factor) * lr),
         }
         if "aae" in self.networks_:
             aae_lr = min(lr, AAE_MAX_LR)
             aae = self.networks_["aae"]
-            opts["recon"] = knn.adam(aae.parameters(), aae_lr)
-            opts["critic_code"] = knn.adam(self.networks_["critic_code"].parameters(), aae_lr)
-            opts["critic_cluster"] = knn.adam(self.networks_["critic_cluster"].parameters(), aae_lr)
-            opts["aae_encoder"] = knn.adam(aae.encoder_parameters(), aae_lr)
+            opts["recon"] = keras_like.adam(aae.parameters(), aae_lr)
+            opts["critic_code"] = keras_like.adam(self.networks_["critic_code"].parameters(), aae_lr)
+            opts["critic_cluster"] = keras_like.adam(self.networks_["critic_cluster"].parameters(), aae_lr)
+            opts["aae_encoder"] = keras_like.adam(aae.encoder_parameters(), aae_lr)
         return opts
 
     def _stages(self):
@@ -275,7 +274,7 @@ class ARGUE(TorchDetector):
         if not normal.any():
             raise AdrayError("ARGUE trains its experts on normal rows (y == 0), but every training row is labelled 1")
         if stage in ("clusters", "experts"):
-            knn.require_unit_range(X[normal], "ARGUE's autoencoders train")
+            keras_like.require_unit_range(X[normal], "ARGUE's autoencoders train")
         if stage == "clusters":
             return (X[normal],)
         partition = self._partition(X, subclass, normal)
@@ -363,7 +362,7 @@ class ARGUE(TorchDetector):
         aae, c_code, c_cluster = (self.networks_[k] for k in ("aae", "critic_code", "critic_cluster"))
         x = self._aae_input(x)
         # 1) reconstruction (encoder + decoder)
-        recon_loss = knn.bce(aae(x).flatten(1), x.flatten(1))
+        recon_loss = keras_like.bce(aae(x).flatten(1), x.flatten(1))
         self._optimize(recon_loss, "recon")
         # 2) critics: real = N(0, I) codes and random one-hot clusters; encoder in inference mode
         aae.eval()

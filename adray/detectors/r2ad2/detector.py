@@ -43,8 +43,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from adray.detectors import nn as knn
-from adray.detectors.ae import default_hidden_dims
+from adray.detectors.components import keras_like
+from adray.detectors.components.autoencoders import default_hidden_dims
 from adray.detectors.r2ad2.gradients import (
     GRAD_LAYERS,
     GRAD_TYPES,
@@ -76,7 +76,7 @@ class R2AD2(TorchDetector):
     target_dims : None = the rule below; an int = conv target with that code (28x28 or 32x32 images);
         a tuple = dense target widths down to the code (R2-AD2's tabular DIM_TARGET, e.g. (40, 20, 10)).
         Rule for None: images of 28 or 32 px -> conv with code 8 (§3.5); anything else -> dense
-        ``adray.detectors.ae.default_hidden_dims(D)``.
+        ``adray.detectors.components.autoencoders.default_hidden_dims(D)``.
     dropout : p_dropout 0.4 of the target and the alarm (§3.1, §3.3).
     target_epochs : GAA-AE epochs before T_1 (10, §3.1).
     n_targets : K snapshots, 1..4 (GAA-3 is the main method: 3).
@@ -194,7 +194,7 @@ class R2AD2(TorchDetector):
 
     def _make_optimizers(self):
         lr = self.learning_rate
-        return {name: knn.adam(self.networks_[name].parameters(), lr) for name in ("target", "alarm", "norm")}
+        return {name: keras_like.adam(self.networks_[name].parameters(), lr) for name in ("target", "alarm", "norm")}
 
     def _snapshots(self) -> list[torch.nn.Module]:
         return [self.networks_[f"snapshot{k}"] for k in range(1, int(self.n_targets) + 1)]
@@ -228,7 +228,7 @@ class R2AD2(TorchDetector):
 
     def _stage_data(self, stage, X, y, subclass):
         if stage != "alarm":
-            knn.require_unit_range(X, "R2-AD2's target trains")
+            keras_like.require_unit_range(X, "R2-AD2's target trains")
             self.holdout_rows_ = self._holdout_rows(y)
             return (X[self.holdout_rows_],)
         labels = y.astype(np.float32)
@@ -262,7 +262,7 @@ class R2AD2(TorchDetector):
     def _train_step(self, stage, batch):
         if stage != "alarm":
             (x,) = batch
-            loss = knn.bce(self.networks_["target"](x), x.flatten(1))
+            loss = keras_like.bce(self.networks_["target"](x), x.flatten(1))
             self._optimize(loss, "target")
             return {"loss": loss}
         inputs, y = batch
@@ -273,12 +273,12 @@ class R2AD2(TorchDetector):
         # (a) alarm update: BatchNorm in inference mode, alarm in training mode (SEEDS.md §3.4 step 2)
         norm.eval()
         alarm.train()
-        loss_train = knn.bce(alarm(norm(features)), y)
+        loss_train = keras_like.bce(alarm(norm(features)), y)
         loss = loss_train
         metrics = {"loss_train": loss_train}
         if noise is not None:
             noise_features = self.gradients(noise)
-            loss_noise = knn.bce(alarm(norm(noise_features)), torch.ones_like(y))
+            loss_noise = keras_like.bce(alarm(norm(noise_features)), torch.ones_like(y))
             loss = loss + loss_noise
             metrics["loss_noise"] = loss_noise
         self._optimize(loss, "alarm")
@@ -288,7 +288,7 @@ class R2AD2(TorchDetector):
         if int(rows.sum()) * features.shape[1] > 1:  # BatchNorm needs two values per feature
             norm.train()
             alarm.eval()
-            loss_norm = knn.bce(alarm(norm(features[rows])), y[rows])
+            loss_norm = keras_like.bce(alarm(norm(features[rows])), y[rows])
             self._optimize(loss_norm, "norm")
             metrics["loss_norm"] = loss_norm.detach()
         norm.eval()

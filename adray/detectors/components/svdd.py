@@ -5,7 +5,7 @@ Networks (``architecture``):
 
 - ``"mlp"`` (default for rows of features): Ruff et al.'s own network for tabular data (Deep-SAD
   reference code, ODDS experiments). Each feature is first standardised with the mean and standard
-  deviation of the training rows (:class:`~adray.detectors.nn.Standardize`, saved with the network),
+  deviation of the training rows (:class:`~adray.detectors.components.keras_like.Standardize`, saved with the network),
   then ``[Linear(d, no bias) -> BatchNorm(eps 1e-4, affine=False) -> LeakyReLU(0.01)]`` for d in
   ``hidden_dims[:-1]`` and a linear code ``Linear(hidden_dims[-1], no bias)``; ``hidden_dims=None`` is
   (128, 64, 32). The decoder mirrors it and ends in a linear ``Linear(D_in, no bias)``: it reconstructs
@@ -13,7 +13,8 @@ Networks (``architecture``):
 - ``"dense"``: the seeds' dense network as ARGUE configured it: on the trial's [0, 1] input,
   ``[Linear(d, no bias) -> LeakyReLU -> Dropout(p)]`` for d in ``hidden_dims[:-1]``, a linear code, a
   mirrored decoder ending in ``Linear(D_in, no bias) -> sigmoid``; ``hidden_dims=None`` uses the AE
-  baseline's halving rule (:func:`adray.detectors.ae.default_hidden_dims`); Glorot initialisation. The
+  baseline's halving rule (:func:`~adray.detectors.components.autoencoders.default_hidden_dims`); Glorot
+  initialisation. The
   seeds ran it with dropout 0.1 (R2-AD2 0.4), 100 + 100 epochs, batch 256, learning rates 1e-4 / 1e-3.
 - ``"conv"`` (default for images): ``Conv8 5x5 -> BN -> LReLU -> MaxPool2 -> Conv4 5x5 -> BN -> LReLU ->
   MaxPool2 -> Flatten -> Linear(32)``, all bias-free; BN has eps 1e-4 and no learnable scale/shift. Decoder:
@@ -57,8 +58,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
-from adray.detectors.ae import default_hidden_dims
+from adray.detectors.components import keras_like
+from adray.detectors.components.autoencoders import default_hidden_dims
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -121,7 +122,7 @@ class MLPSVDDAutoEncoder(nn.Module):
     """Ruff et al.'s tabular AE on standardised input: the encoder starts with ``standardize``, the decoder
     ends in a linear layer reconstructing the standardised input (:meth:`target`)."""
 
-    def __init__(self, standardize: knn.Standardize, hidden_dims: tuple[int, ...], dropout: float):
+    def __init__(self, standardize: keras_like.Standardize, hidden_dims: tuple[int, ...], dropout: float):
         super().__init__()
         n_inputs = len(standardize.mean)
         *hidden, code = hidden_dims
@@ -144,7 +145,7 @@ class MLPSVDDAutoEncoder(nn.Module):
 def _dense_stack(n_in: int, dims, dropout: float) -> OrderedDict:
     layers = OrderedDict()
     for i, d in enumerate(dims):
-        layers[f"dense{i}"] = knn.dense(n_in, int(d), bias=False)
+        layers[f"dense{i}"] = keras_like.dense(n_in, int(d), bias=False)
         layers[f"act{i}"] = _lrelu()
         if dropout > 0:
             layers[f"dropout{i}"] = nn.Dropout(dropout)
@@ -159,9 +160,9 @@ class DenseSVDDAutoEncoder(nn.Module):
         super().__init__()
         *hidden, code = hidden_dims
         enc = _dense_stack(n_inputs, hidden, dropout)
-        enc["code"] = knn.dense(hidden[-1] if hidden else n_inputs, code, bias=False)
+        enc["code"] = keras_like.dense(hidden[-1] if hidden else n_inputs, code, bias=False)
         dec = _dense_stack(code, hidden[::-1], dropout)
-        dec["output"] = knn.dense(hidden[0] if hidden else code, n_inputs, bias=False)
+        dec["output"] = keras_like.dense(hidden[0] if hidden else code, n_inputs, bias=False)
         dec["output_act"] = nn.Sigmoid()
         self.encoder = nn.Sequential(OrderedDict([("flatten", nn.Flatten()), *enc.items()]))
         self.decoder = nn.Sequential(dec)
@@ -179,7 +180,7 @@ class ToChannelsFirst(nn.Module):
 
 
 def _bn(channels: int) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=knn.KERAS_BN_MOMENTUM, affine=False)
+    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=keras_like.KERAS_BN_MOMENTUM, affine=False)
 
 
 class ConvSVDDAutoEncoder(nn.Module):
@@ -207,7 +208,7 @@ class ConvSVDDAutoEncoder(nn.Module):
             ("conv1", nn.Conv2d(8, channels, 5, padding=2, bias=False)), ("output_act", nn.Sigmoid()),
             ("flatten", nn.Flatten()),
         ]))
-        knn.keras_init(self)
+        keras_like.keras_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(b, *shape) -> (b, C*H*W) reconstruction in channels-first order."""
@@ -256,7 +257,7 @@ class SVDDBase(TorchDetector):
                 raise AdrayError(f"hidden_dims must be a non-empty sequence of positive integers, got {dims!r}")
             dims = tuple(int(d) for d in dims)
             if architecture == "mlp":
-                ae = MLPSVDDAutoEncoder(knn.Standardize.fit(self._fit_rows_), dims, float(self.dropout))
+                ae = MLPSVDDAutoEncoder(keras_like.Standardize.fit(self._fit_rows_), dims, float(self.dropout))
             else:
                 ae = DenseSVDDAutoEncoder(n_inputs, dims, float(self.dropout))
         self.architecture_, self.hidden_dims_ = architecture, dims
@@ -281,8 +282,8 @@ class SVDDBase(TorchDetector):
         return [("pretrain", int(self.pretrain_epochs)), ("train", int(self.epochs))]
 
     def _make_optimizers(self):
-        return {"pretrain": knn.adam(self.networks_["ae"].parameters(), self.pretrain_learning_rate),
-                "main": knn.adam(self.networks_["phi"].parameters(), self.learning_rate)}
+        return {"pretrain": keras_like.adam(self.networks_["ae"].parameters(), self.pretrain_learning_rate),
+                "main": keras_like.adam(self.networks_["phi"].parameters(), self.learning_rate)}
 
     def _train_networks(self, stage):
         return ["ae"] if stage == "pretrain" else ["phi"]
