@@ -78,7 +78,7 @@ class AutoEncoder(TorchDetector):
         finally:
             del self._fit_rows_
 
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         if self.architecture not in ARCHITECTURES:
             raise AdrayError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
         n_inputs = int(np.prod(feature_shape))
@@ -98,7 +98,7 @@ class AutoEncoder(TorchDetector):
             net = DenseAutoEncoder(n_inputs, self.hidden_dims_, float(self.dropout))
         return {"ae": net}
 
-    def _stage_data(self, stage, X, y, subclass):
+    def stage_data(self, stage, X, y, subclass):
         if self.architecture == "dense":
             keras_like.require_unit_range(X, "AutoEncoder(architecture='dense') trains")
         return (X,)
@@ -107,30 +107,27 @@ class AutoEncoder(TorchDetector):
         net = self.networks_["ae"]
         return net.target(x) if isinstance(net, StandardizedAutoEncoder) else x.flatten(1)
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         (x,) = batch
         net, target = self.networks_["ae"], self._target(x)
         if isinstance(net, StandardizedAutoEncoder):
             loss = ((net(x) - target) ** 2).mean()
         else:
             loss = keras_like.bce(net(x), target)
-        self._optimize(loss)
+        self.optimize(loss)
         return {"loss": loss}
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         return ((self.networks_["ae"](batch_X) - self._target(batch_X)) ** 2).mean(dim=1)
 
     def reconstruct(self, X) -> np.ndarray:
         """The reconstructions of X in X's units, float32 of X's shape."""
         self._check_fitted()
         X = self._check_X(X, "X", feature_shape=self.feature_shape_)
-        net = self.networks_["ae"].eval()
-        parts = []
-        with torch.no_grad():
-            for start in range(0, len(X), self.batch_size):
-                batch = torch.from_numpy(np.array(X[start: start + self.batch_size])).to(self.device_)
-                out = net(batch)
-                if isinstance(net, StandardizedAutoEncoder):
-                    out = net.to_input_units(out)
-                parts.append(out.cpu())
-        return torch.cat(parts).numpy().reshape(X.shape)
+        net = self.networks_["ae"]
+
+        def reconstruction(batch: torch.Tensor) -> torch.Tensor:
+            out = net(batch)
+            return (net.to_input_units(out) if isinstance(net, StandardizedAutoEncoder) else out).cpu()
+
+        return torch.cat(self.infer(reconstruction, self.batches(X))).numpy().reshape(X.shape)

@@ -54,7 +54,7 @@ class DeepSAD(SVDDBase):
     def _train_data(self, X, y):
         return X, np.where(y == 1, -1.0, 1.0).astype(np.float32)
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         if stage == "pretrain":
             return self._ae_step(batch[0])
         x, sign = batch

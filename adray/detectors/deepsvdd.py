@@ -45,7 +45,7 @@ class DeepSVDD(SVDDBase):
         self.lr_decay = lr_decay
         self.batch_size = batch_size
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         (x,) = batch
         if stage == "pretrain":
             return self._ae_step(x)

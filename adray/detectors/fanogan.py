@@ -76,7 +76,7 @@ class FAnoGAN(TorchDetector):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
 
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         n_inputs = int(np.prod(feature_shape))
         dims = baseline_networks.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims")
         latent = baseline_networks.resolve_dims((self.latent_dim,), 0, "latent_dim")[0]
@@ -89,21 +89,21 @@ class FAnoGAN(TorchDetector):
                                      keras_like.dense(dims[-1], latent)),
         }
 
-    def _stages(self):
+    def stages(self):
         return [("gan", int(self.epochs)), ("encoder", int(self.epochs))]
 
-    def _make_optimizers(self):
+    def make_optimizers(self):
         return {name: keras_like.adam(net.parameters(), self.learning_rate) for name, net in self.networks_.items()}
 
-    def _on_stage_start(self, stage):
+    def on_stage_start(self, stage):
         if stage == "encoder":  # G and D are frozen from here on
             for name in ("generator", "discriminator"):
                 self.networks_[name].requires_grad_(False)
 
-    def _train_networks(self, stage):
+    def train_networks(self, stage):
         return ["generator", "discriminator"] if stage == "gan" else ["encoder"]
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         (x,) = batch
         G, D, E = (self.networks_[n] for n in ("generator", "discriminator", "encoder"))
         if stage == "gan":
@@ -122,7 +122,7 @@ class FAnoGAN(TorchDetector):
         mse_x, mse_f = izi_f_terms(x, x_rec, D.features(x), D.features(x_rec))
         loss_x, loss_f = mse_x.mean(), mse_f.mean()
         loss = loss_x + self.kappa * loss_f
-        self._optimize(loss, "encoder")
+        self.optimize(loss, "encoder")
         return {"loss": loss, "izi": loss_x, "intermediate": loss_f}
 
     def score_terms(self, batch_X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,6 +131,6 @@ class FAnoGAN(TorchDetector):
         x_rec = G(E(batch_X))
         return izi_f_terms(batch_X, x_rec, D.features(batch_X), D.features(x_rec))
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         mse_x, mse_f = self.score_terms(batch_X)
         return mse_x + self.kappa * mse_f

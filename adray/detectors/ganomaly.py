@@ -196,7 +196,7 @@ class GANomaly(TorchDetector):
         self.beta1 = beta1
 
     # ------------------------------------------------------------------ networks
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         arch = self.architecture
         if arch == "auto":
             arch = "conv" if len(feature_shape) in (2, 3) else "dense"
@@ -233,7 +233,7 @@ class GANomaly(TorchDetector):
         size, channels, nf = self._discriminator_args
         return dcgan_init_(Discriminator(conv_encoder(size, 1, channels, nf)))
 
-    def _make_optimizers(self):
+    def make_optimizers(self):
         betas = (float(self.beta1), 0.999)
         return {name: torch.optim.Adam(net.parameters(), lr=self.learning_rate, betas=betas)
                 for name, net in self.networks_.items()}
@@ -248,7 +248,7 @@ class GANomaly(TorchDetector):
         return x * 2.0 - 1.0
 
     # ------------------------------------------------------------------ training and scoring
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         x = self._prepare(batch[0])
         G, D = self.networks_["generator"], self.networks_["discriminator"]
         x_rec, z, z_rec = G(x)
@@ -256,13 +256,13 @@ class GANomaly(TorchDetector):
         _, feat_fake = D(x_rec)
         parts = generator_losses(x, x_rec, z, z_rec, feat_real, feat_fake)
         loss_g = self.w_adv * parts["adv"] + self.w_con * parts["con"] + self.w_enc * parts["enc"]
-        self._optimize(loss_g, "generator")
+        self.optimize(loss_g, "generator")
 
         pred_real, _ = D(x)
         pred_fake, _ = D(x_rec.detach())
         loss_d = 0.5 * (keras_like.bce(pred_real, torch.ones_like(pred_real)) +
                         keras_like.bce(pred_fake, torch.zeros_like(pred_fake)))
-        self._optimize(loss_d, "discriminator")
+        self.optimize(loss_d, "discriminator")
         if loss_d.item() < D_REINIT_THRESHOLD:
             self._reinit_discriminator()
         return {"loss": loss_g + loss_d, "generator": loss_g, "discriminator": loss_d, **parts}
@@ -271,7 +271,7 @@ class GANomaly(TorchDetector):
         fresh = self._new_discriminator()  # fresh weights from the global torch RNG (seeded, checkpointed)
         self.networks_["discriminator"].load_state_dict(fresh.state_dict())
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         _, z, z_rec = self.networks_["generator"](self._prepare(batch_X))
         return (z - z_rec).abs().mean(dim=1)
 

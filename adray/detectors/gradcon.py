@@ -106,7 +106,7 @@ class GradCon(TorchDetector):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
 
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         gradient_constraint([torch.zeros(1)], [torch.zeros(1)], self.cosine)  # validates ``cosine``
         n_inputs = int(np.prod(feature_shape))
         self.hidden_dims_ = baseline_networks.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims")
@@ -121,7 +121,7 @@ class GradCon(TorchDetector):
         params = dict(self.networks_["ae"].named_parameters())
         return [params[name] for name in self._kernel_names()]
 
-    def _on_stage_start(self, stage):
+    def on_stage_start(self, stage):
         self.grad_sum_ = [torch.zeros_like(k, device=self.device_) for k in self._kernels()]
         self.grad_count_ = 0
 
@@ -129,7 +129,7 @@ class GradCon(TorchDetector):
         """The running mean g_k of each decoder kernel's gradient (zeros before the first step)."""
         return [s / max(self.grad_count_, 1) for s in self.grad_sum_]
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         (x,) = batch
         x = x.flatten(1)
         mse = ((self.networks_["ae"](x) - x) ** 2).mean()
@@ -149,7 +149,7 @@ class GradCon(TorchDetector):
         opt.step()
         return {"loss": loss, "mse": mse, "grad_loss": constraint}
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         net = self.networks_["ae"]
         x = batch_X.flatten(1)
         params = {name: p.detach() for name, p in net.named_parameters()}

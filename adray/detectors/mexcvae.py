@@ -184,21 +184,21 @@ class MExCVAE(TorchDetector):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
 
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         n_inputs = int(np.prod(feature_shape))
         self.hidden_dims_ = baseline_networks.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims", min_len=2)
         dropout = baseline_networks.check_unit_interval(self.dropout, "dropout")
         return {"mex": MExCVAENet(n_inputs, self.hidden_dims_, dropout)}
 
-    def _make_optimizers(self):
+    def make_optimizers(self):
         return {"main": baseline_networks.keras_rmsprop(self.networks_["mex"].parameters(), self.learning_rate)}
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         (x,) = batch
         noise = torch.randn(len(x), self.hidden_dims_[-1], device=x.device) + KL_MEAN
         parts = mex_loss(x, self.networks_["mex"](x), noise)
-        self._optimize(parts["loss"])
+        self.optimize(parts["loss"])
         return parts
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         return mex_score(batch_X, self.networks_["mex"](batch_X))

@@ -86,9 +86,9 @@ def test_defaults_follow_the_seeds(toy):
     assert [alarm.get_submodule(f"dense{i}").out_features for i in range(4)] == [1000, 500, 200, 75]
     assert det.optimizers_["target"].defaults["lr"] == 1e-3 and det.optimizers_["alarm"].defaults["lr"] == 1e-5
     assert det.optimizers_["alarm"].defaults["eps"] == 1e-7
-    assert det._stages() == [("target", 0), ("alarm", 0)]
-    assert A3()._stages() == [("target", 30), ("alarm", 60)] and A3().batch_size == 256
-    assert A3(anomaly_net="vae")._stages() == [("target", 30), ("vae", 30), ("alarm", 60)]
+    assert det.stages() == [("target", 0), ("alarm", 0)]
+    assert A3().stages() == [("target", 30), ("alarm", 60)] and A3().batch_size == 256
+    assert A3(anomaly_net="vae").stages() == [("target", 30), ("vae", 30), ("alarm", 60)]
 
 
 def test_alarm_loss_on_hand_computed_values():

@@ -114,8 +114,8 @@ def test_divergence_is_an_error_not_nan_scores(toy):
         det.decision_function(toy.X_test)
 
     class Diverging(AutoEncoder):
-        def _train_step(self, stage, batch):
-            return {"loss": super()._train_step(stage, batch)["loss"] * float("inf")}
+        def train_step(self, stage, batch):
+            return {"loss": super().train_step(stage, batch)["loss"] * float("inf")}
 
     with pytest.raises(AdrayError, match=r"non-finite loss \(inf\) in stage 'train', epoch 1"):
         Diverging(epochs=2).fit(toy.X_train)

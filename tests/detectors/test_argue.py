@@ -56,7 +56,7 @@ def test_kdd_taps_skip_the_code_activation():
     d0, d1 = mae.decoders[0].dense0.weight, mae.decoders[1].dense0.weight
     assert not torch.equal(d0, d1)  # clone_model: fresh weights per decoder
     assert det.optimizers_["gate"].defaults["lr"] == 0.5 * det.optimizers_["alarm"].defaults["lr"] == 0.5e-4
-    assert ARGUE()._stages() == [("experts", 500), ("alarm", 500)]
+    assert ARGUE().stages() == [("experts", 500), ("alarm", 500)]
 
 
 def test_default_hidden_dims_resemble_the_published_dim_target():
@@ -175,7 +175,7 @@ def test_clustering_aae_shapes_and_capped_learning_rate(toy):
     det.fit(toy.X_train, y=np.zeros(len(toy.X_train)))
     assert {k: o.defaults["lr"] for k, o in det.optimizers_.items() if k in ("recon", "aae_encoder")} == \
         {"recon": 1e-5, "aae_encoder": 1e-5}
-    assert det.networks_["gate"].output.out_features == 4 and det._stages()[0] == ("clusters", 0)
+    assert det.networks_["gate"].output.out_features == 4 and det.stages()[0] == ("clusters", 0)
 
 
 def test_a4rgue_partitions_come_from_the_cluster_head(toy):

@@ -39,7 +39,7 @@ def test_centre_and_pretraining_use_the_rows_labelled_normal(toy):
     with torch.no_grad():
         z = det.networks_["phi"](torch.from_numpy(X[20:]))
     torch.testing.assert_close(det.c_, center(z))
-    data = det._stage_data("train", X, y, None)
+    data = det.stage_data("train", X, y, None)
     np.testing.assert_array_equal(data[1], np.r_[-np.ones(20), np.ones(len(X) - 20)].astype(np.float32))
 
 

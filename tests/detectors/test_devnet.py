@@ -64,9 +64,9 @@ def test_batches_are_half_anomalies_and_steps_make_an_epoch(toy):
     seen = []
 
     class Spy(DevNet):
-        def _train_step(self, stage, batch):
+        def train_step(self, stage, batch):
             seen.append((len(batch[1]), float(batch[1].sum())))
-            return super()._train_step(stage, batch)
+            return super().train_step(stage, batch)
 
     reports = []
     Spy(epochs=2, steps_per_epoch=3, batch_size=10).fit(toy.X_train, labels(len(toy.X_train), 2),

@@ -16,7 +16,7 @@ def test_architecture_follows_argue(toy):
     assert D.trunk.act0.negative_slope == 0.01 and D.head[0].out_features == 1
     assert E[-1].out_features == 8
     assert (det.kappa, det.latent_dim, det.learning_rate) == (1.0, 8, 1e-4)
-    assert det._stages() == [("gan", 0), ("encoder", 0)]
+    assert det.stages() == [("gan", 0), ("encoder", 0)]
 
 
 def test_stages_train_gan_then_only_the_encoder(toy):

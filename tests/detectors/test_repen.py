@@ -49,9 +49,9 @@ def test_triplets_follow_the_candidates(toy):
     seen = []
 
     class Spy(REPEN):
-        def _train_step(self, stage, batch):
+        def train_step(self, stage, batch):
             seen.append([np.rint(b[:, 0].numpy() * len(X)).astype(int) for b in batch])
-            return super()._train_step(stage, batch)
+            return super().train_step(stage, batch)
 
     det = Spy(epochs=2, steps_per_epoch=4, batch_size=32).fit(X, seed=1)
     inliers, outliers = split_candidates(

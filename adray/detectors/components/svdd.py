@@ -233,7 +233,7 @@ class SVDDBase(TorchDetector):
     param_bounds: ClassVar[dict] = {"dropout": (0.0, 0.95), "lr_decay": (0.0, None)}
 
     # --------------------------------------------------------------- hooks
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         if self.architecture not in ARCHITECTURES:
             raise AdrayError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
         if not 0.0 <= self.dropout < 1.0:
@@ -271,24 +271,24 @@ class SVDDBase(TorchDetector):
         finally:
             del self._fit_rows_
 
-    def _run_epoch(self, stage, data):
+    def run_epoch(self, stage, data):
         """The template's epoch, minus a last batch of one row (BatchNorm cannot train on it)."""
         if len(data[0]) % self.batch_size == 1 and len(data[0]) > 1:
             keep = torch.randperm(len(data[0]), generator=self.generator_)[:-1].sort().values.to(self.device_)
             data = tuple(t[keep] for t in data)
-        return super()._run_epoch(stage, data)
+        return super().run_epoch(stage, data)
 
-    def _stages(self):
+    def stages(self):
         return [("pretrain", int(self.pretrain_epochs)), ("train", int(self.epochs))]
 
-    def _make_optimizers(self):
+    def make_optimizers(self):
         return {"pretrain": keras_like.adam(self.networks_["ae"].parameters(), self.pretrain_learning_rate),
                 "main": keras_like.adam(self.networks_["phi"].parameters(), self.learning_rate)}
 
-    def _train_networks(self, stage):
+    def train_networks(self, stage):
         return ["ae"] if stage == "pretrain" else ["phi"]
 
-    def _on_stage_start(self, stage):
+    def on_stage_start(self, stage):
         if stage == "train":  # phi = copy of the pre-trained encoder; c is computed on the stage data
             self.networks_["phi"].load_state_dict(self.networks_["ae"].encoder.state_dict())
             self.c_, self.train_steps_ = None, 0
@@ -297,7 +297,7 @@ class SVDDBase(TorchDetector):
         """Rows the AE and the centre see: all rows here; Deep-SAD keeps y == 0."""
         return X
 
-    def _stage_data(self, stage, X, y, subclass):
+    def stage_data(self, stage, X, y, subclass):
         if stage == "pretrain":
             return (self._normal_rows(X, y),)
         if self.c_ is None:  # a resumed fit restored c_ already
@@ -308,16 +308,12 @@ class SVDDBase(TorchDetector):
         return (X,)
 
     def _center(self, X: np.ndarray) -> torch.Tensor:
-        phi = self.networks_["phi"]
-        with torch.no_grad():
-            z = torch.cat([phi(self._as_tensor(np.array(X[s: s + self.batch_size])))
-                           for s in range(0, len(X), self.batch_size)])
-        return center(z)
+        return center(torch.cat(self.infer(self.networks_["phi"], self.batches(X))))
 
     def _ae_step(self, x: torch.Tensor) -> dict:
         ae = self.networks_["ae"]
         loss = ((ae(x) - _target(ae, x)) ** 2).mean()  # Keras MSE: mean over every element
-        self._optimize(loss, "pretrain")
+        self.optimize(loss, "pretrain")
         return {"loss": loss}
 
     def _dist(self, x: torch.Tensor) -> torch.Tensor:
@@ -328,10 +324,10 @@ class SVDDBase(TorchDetector):
         lr = self.learning_rate / (1.0 + self.lr_decay * self.train_steps_)
         for group in self.optimizers_["main"].param_groups:
             group["lr"] = lr
-        self._optimize(loss, "main")
+        self.optimize(loss, "main")
         self.train_steps_ += 1
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         if self.c_ is None:  # during "pretrain" (val_auc reports): the AE's reconstruction MSE
             ae = self.networks_["ae"]
             return ((ae(batch_X) - _target(ae, batch_X)) ** 2).mean(dim=1)

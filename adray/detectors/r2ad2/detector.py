@@ -171,7 +171,7 @@ class R2AD2(TorchDetector):
         if self.trivial_stddev is not None and self.trivial_stddev < 0:
             raise AdrayError(f"trivial_stddev must be >= 0 (0 = uniform noise) or None, got {self.trivial_stddev!r}")
 
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         self._check_params()
         self.target_dims_ = self._target_dims(feature_shape)
         target = make_target(feature_shape, self.target_dims_, float(self.dropout))
@@ -192,7 +192,7 @@ class R2AD2(TorchDetector):
         networks.update(norm=GradientNorm(self.n_gradients_, float(self.norm_momentum)), alarm=alarm)
         return networks
 
-    def _make_optimizers(self):
+    def make_optimizers(self):
         lr = self.learning_rate
         return {name: keras_like.adam(self.networks_[name].parameters(), lr) for name in ("target", "alarm", "norm")}
 
@@ -200,15 +200,15 @@ class R2AD2(TorchDetector):
         return [self.networks_[f"snapshot{k}"] for k in range(1, int(self.n_targets) + 1)]
 
     # ------------------------------------------------------------------ stages
-    def _stages(self):
+    def stages(self):
         return [("target", int(self.target_epochs)),
                 ("snapshots", (int(self.n_targets) - 1) * int(self.n_target_epochs)),
                 ("alarm", int(self.epochs))]
 
-    def _train_networks(self, stage):
+    def train_networks(self, stage):
         return ("alarm",) if stage == "alarm" else ("target",)
 
-    def _on_stage_start(self, stage):
+    def on_stage_start(self, stage):
         if stage == "snapshots":  # T_1 = the target after its first epochs; later ones overwrite their copy
             for snapshot in self._snapshots():
                 snapshot.load_state_dict(self.networks_["target"].state_dict())
@@ -226,7 +226,7 @@ class R2AD2(TorchDetector):
         rng = np.random.default_rng([self.seed_, 2022])
         return np.sort(rng.choice(normal, size=n_keep, replace=False))
 
-    def _stage_data(self, stage, X, y, subclass):
+    def stage_data(self, stage, X, y, subclass):
         if stage != "alarm":
             keras_like.require_unit_range(X, "R2-AD2's target trains")
             self.holdout_rows_ = self._holdout_rows(y)
@@ -234,11 +234,11 @@ class R2AD2(TorchDetector):
         labels = y.astype(np.float32)
         if not self.precompute_gradients:
             return (X, labels)
-        features = self.gradients(self._as_tensor(X))
+        features = self.gradients(self.as_tensor(X))
         return (features.cpu().numpy(), labels)
 
-    def _run_epoch(self, stage, data):
-        metrics = super()._run_epoch(stage, data)
+    def run_epoch(self, stage, data):
+        metrics = super().run_epoch(stage, data)
         epoch = self.epoch_ + 1  # the template counts the epoch once this returns
         if stage == "snapshots" and epoch % int(self.n_target_epochs) == 0:
             k = epoch // int(self.n_target_epochs) + 1
@@ -259,11 +259,11 @@ class R2AD2(TorchDetector):
             return torch.randn(shape, device=self.device_) * float(self.trivial_stddev) + 0.5
         return torch.rand(shape, device=self.device_)
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         if stage != "alarm":
             (x,) = batch
             loss = keras_like.bce(self.networks_["target"](x), x.flatten(1))
-            self._optimize(loss, "target")
+            self.optimize(loss, "target")
             return {"loss": loss}
         inputs, y = batch
         features = inputs if self.precompute_gradients else self.gradients(inputs)
@@ -281,7 +281,7 @@ class R2AD2(TorchDetector):
             loss_noise = keras_like.bce(alarm(norm(noise_features)), torch.ones_like(y))
             loss = loss + loss_noise
             metrics["loss_noise"] = loss_noise
-        self._optimize(loss, "alarm")
+        self.optimize(loss, "alarm")
 
         # (b) BatchNorm update: batch statistics, alarm in inference mode (SEEDS.md §3.4 step 3)
         rows = y == 0 if self.normalise_normal else torch.ones_like(y, dtype=torch.bool)
@@ -289,11 +289,11 @@ class R2AD2(TorchDetector):
             norm.train()
             alarm.eval()
             loss_norm = keras_like.bce(alarm(norm(features[rows])), y[rows])
-            self._optimize(loss_norm, "norm")
+            self.optimize(loss_norm, "norm")
             metrics["loss_norm"] = loss_norm.detach()
         norm.eval()
         alarm.train()
         return {"loss": loss, **metrics}
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         return self.networks_["alarm"](self.networks_["norm"](self.gradients(batch_X)))
