@@ -126,23 +126,3 @@ def test_cuda_request_without_cuda_falls_back_to_cpu(toy):
     with pytest.warns(RuntimeWarning, match="CUDA is not available"):
         det = AutoEncoder(epochs=1).fit(toy.X_train, device="cuda")
     assert det.device_ == "cpu"
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_gpu_fit_matches_cpu(toy_images):
-    # dropout off: CPU and CUDA draw dropout masks from different generators; everything else is shared
-    params = {"epochs": 5, "batch_size": 32, "dropout": 0.0}
-    cpu = AutoEncoder(**params).fit(toy_images.X_train, seed=4)
-    gpu = AutoEncoder(**params).fit(toy_images.X_train, seed=4, device="cuda")
-    assert gpu.device_ == "cuda" and next(gpu.networks_["ae"].parameters()).is_cuda
-    np.testing.assert_allclose(gpu.decision_function(toy_images.X_test), cpu.decision_function(toy_images.X_test),
-                               rtol=1e-3, atol=1e-5)
-    # a GPU checkpoint resumes on the GPU to the same scores
-    states = {}
-    gpu_dropout = AutoEncoder(epochs=4, dropout=0.1)
-    gpu_dropout.fit(toy_images.X_train, device="cuda",
-                    callbacks=[lambda r: states.setdefault(r["iteration"], gpu_dropout.get_state())])
-    resumed = AutoEncoder(epochs=4, dropout=0.1).fit(toy_images.X_train, device="cuda", state=states[2])
-    np.testing.assert_allclose(resumed.decision_function(toy_images.X_test),
-                               gpu_dropout.decision_function(toy_images.X_test), rtol=1e-5)

@@ -79,13 +79,3 @@ def test_resume_in_the_middle_of_the_sad_stage(toy):
     det.fit(toy.X_train, y, seed=1, callbacks=[lambda r: states.setdefault(r["iteration"], det.get_state())])
     resumed = DeepSAD(**params).fit(toy.X_train, y, seed=1, state=states[2])
     np.testing.assert_array_equal(resumed.decision_function(toy.X_test), full.decision_function(toy.X_test))
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_gpu_fit(toy):
-    y = np.zeros(len(toy.X_train), dtype=np.int64)
-    y[:8] = 1
-    det = DeepSAD(pretrain_epochs=2, epochs=2, batch_size=64).fit(toy.X_train, y, device="cuda")
-    assert det.device_ == "cuda" and det.c_.is_cuda
-    assert np.isfinite(det.decision_function(toy.X_test)).all()

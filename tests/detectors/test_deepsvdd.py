@@ -164,17 +164,6 @@ def test_training_reduces_the_loss_and_beats_chance_on_breast_cancer():
     assert np.median(aucs) > 0.8, aucs
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_gpu_fit(toy_images):
-    params = {"pretrain_epochs": 2, "epochs": 3, "batch_size": 64, "dropout": 0.0}
-    cpu = DeepSVDD(**params).fit(toy_images.X_train, seed=1)
-    gpu = DeepSVDD(**params).fit(toy_images.X_train, seed=1, device="cuda")
-    assert gpu.device_ == "cuda" and gpu.c_.is_cuda
-    np.testing.assert_allclose(gpu.decision_function(toy_images.X_test), cpu.decision_function(toy_images.X_test),
-                               rtol=1e-2, atol=1e-4)
-
-
 def test_seeds_architecture_is_the_papers_pair_conv_for_images_dense_otherwise(toy, toy_images):
     rows = DeepSVDD(architecture="seeds", pretrain_epochs=0, epochs=0).fit(toy.X_train)
     images = DeepSVDD(architecture="seeds", pretrain_epochs=0, epochs=0).fit(toy_images.X_train)

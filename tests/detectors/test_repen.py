@@ -82,11 +82,3 @@ def test_beats_chance_on_breast_cancer():
     assert len(reports) == 10 and reports[-1]["loss"] < reports[0]["loss"]
     assert auc(y_test, det.decision_function(X_test)) > 0.85
     assert det.transform(X_test).shape == (len(X_test), 20)
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_gpu_fit(toy):
-    det = REPEN(epochs=2).fit(toy.X_train, device="cuda")
-    assert det.device_ == "cuda" and det.references_.is_cuda
-    assert auc(toy.y_test, det.decision_function(toy.X_test)) > 0.8
