@@ -159,8 +159,9 @@ def _breaches() -> set[tuple[str, str]]:
 def test_the_import_scan_sees_imports():
     """The scanner finds what is there: adray/tune/store.py imports Ray, the detectors import torch."""
     assert "ray" in _imported_modules(REPO / "adray" / "tune" / "store.py")
-    assert "torch" in _imported_modules(REPO / "adray" / "detectors" / "nn.py")
-    assert "adray.detectors.nn" in _imported_modules(REPO / "adray" / "detectors" / "taps.py")
+    components = REPO / "adray" / "detectors" / "components"
+    assert "torch" in _imported_modules(components / "keras_like.py")
+    assert "adray.detectors.components.keras_like" in _imported_modules(components / "taps.py")
 
 
 def test_each_package_imports_only_what_the_architecture_allows():

@@ -39,11 +39,11 @@ import torch
 from sklearn.model_selection import train_test_split
 
 from adray.bench.common import print_table, results_dir, write_csv
-from adray.detectors import nn as knn
 from adray.detectors.amsl.loss import amsl_loss, reconstruction_score
 from adray.detectors.amsl.network import AMSLNetwork
 from adray.detectors.amsl.reference import ReferenceNetwork
 from adray.detectors.amsl.transforms import ViewScaler, make_views, view_generators
+from adray.detectors.components import keras_like
 
 LENGTH, CHANNELS, VIEWS, BATCH = 125, 45, 7, 16
 DSADS_NORMAL = 14 * 8 * 60  # 14 normal activities x 8 subjects x 60 segments
@@ -80,7 +80,7 @@ class Runner:
     def __init__(self, name: str, net: torch.nn.Module, windows: torch.Tensor, score_chunk: int) -> None:
         self.name, self.net, self.windows, self.score_chunk = name, net, windows, score_chunk
         self.model = torch.compile(net) if name.endswith("compile") else net
-        self.optimizer = knn.adam(list(net.parameters()), 1e-3)
+        self.optimizer = keras_like.adam(list(net.parameters()), 1e-3)
         self.steps: list[tuple[float, float]] = []
         self.scores: list[tuple[float, float]] = []
         self.batch = windows[:BATCH]

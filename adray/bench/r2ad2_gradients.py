@@ -25,13 +25,13 @@ TARGETS = {"mnist_conv8": ((28, 28), 8), "tabular_121": ((121,), (40, 20, 10))}
 def loop_gradients(model, x, names):
     import torch
 
-    from adray.detectors import nn as knn
+    from adray.detectors.components import keras_like
 
     params = dict(model.named_parameters())
     rows = []
     for sample in x:
         batch = sample.unsqueeze(0)
-        loss = knn.bce(model(batch), batch.flatten(1))
+        loss = keras_like.bce(model(batch), batch.flatten(1))
         rows.append(torch.cat([g.flatten() for g in torch.autograd.grad(loss, [params[n] for n in names])]))
     return torch.stack(rows)
 

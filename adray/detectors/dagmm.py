@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from adray.detectors import baseline_nets as bn
+from adray.detectors.components import baseline_networks
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -92,10 +92,10 @@ class DAGMMNet(nn.Module):
     def __init__(self, n_inputs: int, comp_hiddens: tuple[int, ...], est_hiddens: tuple[int, ...], dropout: float):
         super().__init__()
         *hidden, code = comp_hiddens
-        self.encoder = bn.mlp(n_inputs, hidden, code)
-        self.decoder = bn.mlp(code, hidden[::-1], n_inputs)
+        self.encoder = baseline_networks.mlp(n_inputs, hidden, code)
+        self.decoder = baseline_networks.mlp(code, hidden[::-1], n_inputs)
         *est_hidden, n_components = est_hiddens
-        self.estimation = bn.mlp(code + 2, est_hidden, n_components, dropout=dropout)
+        self.estimation = baseline_networks.mlp(code + 2, est_hidden, n_components, dropout=dropout)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x = x.flatten(1)
@@ -139,17 +139,17 @@ class DAGMM(TorchDetector):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
 
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         if self.comp_hiddens is None or self.est_hiddens is None:
             raise AdrayError("comp_hiddens and est_hiddens must be sequences of positive integers, not None")
-        comp = bn.resolve_dims(self.comp_hiddens, 0, "comp_hiddens")
-        est = bn.resolve_dims(self.est_hiddens, 0, "est_hiddens")
-        dropout = bn.check_unit_interval(self.dropout, "dropout")
+        comp = baseline_networks.resolve_dims(self.comp_hiddens, 0, "comp_hiddens")
+        est = baseline_networks.resolve_dims(self.est_hiddens, 0, "est_hiddens")
+        dropout = baseline_networks.check_unit_interval(self.dropout, "dropout")
         for attr in ("gmm_phi_", "gmm_mu_", "gmm_sigma_"):
             self.__dict__.pop(attr, None)
         return {"dagmm": DAGMMNet(int(np.prod(feature_shape)), comp, est, dropout)}
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         (x,) = batch
         net = self.networks_["dagmm"]
         x = x.flatten(1)
@@ -159,37 +159,34 @@ class DAGMM(TorchDetector):
         energy = sample_energy(z, phi, mu, sigma).mean()
         penalty = covariance_penalty(sigma)
         loss = recon + self.lambda1 * energy + self.lambda2 * penalty
-        self._optimize(loss)
+        self.optimize(loss)
         return {"loss": loss, "reconstruction": recon, "energy": energy, "cov_penalty": penalty}
 
-    def _run_epoch(self, stage, data):
-        metrics = super()._run_epoch(stage, data)
+    def run_epoch(self, stage, data):
+        metrics = super().run_epoch(stage, data)
         self._estimate_gmm(data[0])
         return metrics
 
     def _fit(self, X, y, subclass, X_val, y_val, callbacks, state) -> None:
         super()._fit(X, y, subclass, X_val, y_val, callbacks, state)
-        self._estimate_gmm(self._as_tensor(X))  # also covers epochs=0 and a resume after the last epoch
+        self._estimate_gmm(self.as_tensor(X))  # also covers epochs=0 and a resume after the last epoch
 
     def _estimate_gmm(self, X: torch.Tensor) -> None:
         """phi, mu, Sigma over all of X (networks in eval mode), accumulated batch by batch in float64."""
         net = self.networks_["dagmm"]
-        was_training = net.training
-        net.eval()
-        weight = first = second = None
-        with torch.no_grad():
-            for start in range(0, len(X), self.batch_size):
-                _, z, gamma = net(X[start: start + self.batch_size])
-                parts = (gamma.sum(0), gamma.T @ z, torch.einsum("nk,ni,nj->kij", gamma, z, z))
-                if weight is None:
-                    weight, first, second = parts
-                else:
-                    weight, first, second = weight + parts[0], first + parts[1], second + parts[2]
-        net.train(was_training)
+
+        def moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            _, z, gamma = net(x)
+            return gamma.sum(0), gamma.T @ z, torch.einsum("nk,ni,nj->kij", gamma, z, z)
+
+        per_batch = self.infer(moments, self.batches(X))
+        weight, first, second = per_batch[0]
+        for parts in per_batch[1:]:
+            weight, first, second = weight + parts[0], first + parts[1], second + parts[2]
         mu = first / weight[:, None]
         sigma = second / weight[:, None, None] - mu[:, :, None] * mu[:, None, :]
         self.gmm_phi_, self.gmm_mu_, self.gmm_sigma_ = weight / len(X), mu, 0.5 * (sigma + sigma.transpose(1, 2))
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         _, z, _ = self.networks_["dagmm"](batch_X)
         return sample_energy(z, self.gmm_phi_, self.gmm_mu_, self.gmm_sigma_)

@@ -1,7 +1,7 @@
 """Deep-SAD baseline (registry name ``"deepsad"``; Ruff et al., ICLR 2020), as run in ARGUE and R2-AD2.
 
 Semi-supervised Deep-SVDD: the same networks, pre-trained AE, phi, centre and defaults as
-:class:`~adray.detectors.deepsvdd.DeepSVDD` (:mod:`adray.detectors.svdd_common`), but
+:class:`~adray.detectors.deepsvdd.DeepSVDD` (:mod:`adray.detectors.components.svdd`), but
 stage ``"train"`` runs on every training row (the seeds' "alarm data": normals, polluted rows and the
 known anomalies) with the loss
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adray.detectors.svdd_common import SVDDBase, sad_loss
+from adray.detectors.components.svdd import SVDDBase, sad_loss
 
 
 class DeepSAD(SVDDBase):
@@ -54,7 +54,7 @@ class DeepSAD(SVDDBase):
     def _train_data(self, X, y):
         return X, np.where(y == 1, -1.0, 1.0).astype(np.float32)
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         if stage == "pretrain":
             return self._ae_step(batch[0])
         x, sign = batch

@@ -4,12 +4,12 @@ One-class Deep-SVDD on top of a pre-trained bias-free autoencoder: stage ``"pret
 MSE, stage ``"train"`` copies its encoder into phi, fixes the centre c (mean phi(train), |c_j| < 0.1 ->
 +-0.1) and minimises mean ||phi(x) - c||^2. Score = ||phi(x) - c||^2. Unsupervised: labels are ignored,
 every training row is used. The networks, the centre rule, the defaults and why they were chosen are in
-:mod:`adray.detectors.svdd_common`.
+:mod:`adray.detectors.components.svdd`.
 """
 
 from __future__ import annotations
 
-from adray.detectors.svdd_common import SVDDBase, svdd_loss
+from adray.detectors.components.svdd import SVDDBase, svdd_loss
 
 
 class DeepSVDD(SVDDBase):
@@ -45,7 +45,7 @@ class DeepSVDD(SVDDBase):
         self.lr_decay = lr_decay
         self.batch_size = batch_size
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         (x,) = batch
         if stage == "pretrain":
             return self._ae_step(x)

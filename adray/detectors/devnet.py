@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
-from adray.detectors.baseline_nets import keras_rmsprop
+from adray.detectors.components import keras_like
+from adray.detectors.components.baseline_networks import keras_rmsprop
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -50,8 +50,8 @@ class DevNetwork(nn.Module):
 
     def __init__(self, n_inputs: int, hidden_dims: tuple[int, ...]):
         super().__init__()
-        self.hidden = knn.dense_block(n_inputs, hidden_dims)
-        self.score = knn.dense(hidden_dims[-1] if hidden_dims else n_inputs, 1)
+        self.hidden = keras_like.dense_block(n_inputs, hidden_dims)
+        self.score = keras_like.dense(hidden_dims[-1] if hidden_dims else n_inputs, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.score(self.hidden(x.flatten(1))).reshape(-1)
@@ -93,20 +93,20 @@ class DevNet(TorchDetector):
         self.learning_rate = learning_rate
         self.clipnorm = clipnorm
 
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         dims = tuple(self.hidden_dims)
         if not all(isinstance(d, (int, np.integer)) and d > 0 for d in dims):
             raise AdrayError(f"hidden_dims must be a sequence of positive integers, got {dims!r}")
         return {"net": DevNetwork(int(np.prod(feature_shape)), tuple(int(d) for d in dims))}
 
-    def _make_optimizers(self):
+    def make_optimizers(self):
         return {"main": keras_rmsprop(self.networks_["net"].parameters(), self.learning_rate)}
 
-    def _on_stage_start(self, stage):
+    def on_stage_start(self, stage):
         ref = self.stage_rng_.normal(0.0, 1.0, size=int(self.n_reference))
         self.ref_mean_, self.ref_std_ = float(ref.mean()), float(ref.std())  # K.std: population std
 
-    def _stage_data(self, stage, X, y, subclass):
+    def stage_data(self, stage, X, y, subclass):
         if y is None or not (y == 1).any():
             raise AdrayError(
                 "DevNet needs at least one known anomaly (a training row with y = 1); this setting has none: "
@@ -116,7 +116,7 @@ class DevNet(TorchDetector):
             raise AdrayError("DevNet needs normal (y = 0) training rows as well as known anomalies")
         return X, (y == 1).astype(np.float32)
 
-    def _run_epoch(self, stage, data):
+    def run_epoch(self, stage, data):
         X, y = data
         anomalies = torch.nonzero(y > 0).reshape(-1)
         inliers = torch.nonzero(y == 0).reshape(-1)
@@ -127,10 +127,10 @@ class DevNet(TorchDetector):
             pick_out = torch.randint(len(anomalies), (self.batch_size - n_in,),
                                      generator=self.generator_).to(self.device_)
             index = torch.cat([inliers[pick_in], anomalies[pick_out]])
-            total += float(self._train_step(stage, (X[index], y[index]))["loss"])
+            total += float(self.train_step(stage, (X[index], y[index]))["loss"])
         return {"loss": total / max(1, int(self.steps_per_epoch))}
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         x, y = batch
         net = self.networks_["net"]
         loss = deviation_loss(net(x), y, self.ref_mean_, self.ref_std_, float(self.margin))
@@ -143,5 +143,5 @@ class DevNet(TorchDetector):
         opt.step()
         return {"loss": loss.detach()}
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         return self.networks_["net"](batch_X)

@@ -1,7 +1,7 @@
 """f-AnoGAN (Schlegl et al., 2019) as ARGUE re-implemented it; registry name ``"fanogan"``.
 
 ARGUE ``baselines/anogan/AnoGAN.py`` derives the networks from its trained AAE; here
-they are fresh networks with the AAE's dense layout (:func:`~adray.detectors.baseline_nets.aae_encoder`
+they are fresh networks with the AAE's dense layout (:func:`~adray.detectors.components.baseline_networks.aae_encoder`
 / ``aae_decoder``: ``[Dense -> BN -> LeakyReLU(0.01)]`` + linear code; ``[Dense -> ReLU]`` + sigmoid
 output; widths ``hidden_dims``, the last being the AAE code), on the flattened input:
 
@@ -29,8 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from adray.detectors import baseline_nets as bn
-from adray.detectors import nn as knn
+from adray.detectors.components import baseline_networks, keras_like
 from adray.detectors.torch_template import TorchDetector
 
 
@@ -39,8 +38,8 @@ class Discriminator(nn.Module):
 
     def __init__(self, n_inputs: int, dims: tuple[int, ...]):
         super().__init__()
-        self.trunk = bn.aae_encoder(n_inputs, dims)
-        self.head = nn.Sequential(knn.dense(dims[-1], 1), nn.Sigmoid())
+        self.trunk = baseline_networks.aae_encoder(n_inputs, dims)
+        self.head = nn.Sequential(keras_like.dense(dims[-1], 1), nn.Sigmoid())
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.trunk(x.flatten(1))
@@ -51,7 +50,7 @@ class Discriminator(nn.Module):
 
 def izi_f_terms(x, x_rec, f_x, f_rec) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample (MSE_x, MSE_f)."""
-    return bn.per_sample_mse(x.flatten(1), x_rec), bn.per_sample_mse(f_x, f_rec)
+    return baseline_networks.per_sample_mse(x.flatten(1), x_rec), baseline_networks.per_sample_mse(f_x, f_rec)
 
 
 class FAnoGAN(TorchDetector):
@@ -77,32 +76,34 @@ class FAnoGAN(TorchDetector):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
 
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         n_inputs = int(np.prod(feature_shape))
-        dims = bn.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims")
-        latent = bn.resolve_dims((self.latent_dim,), 0, "latent_dim")[0]
+        dims = baseline_networks.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims")
+        latent = baseline_networks.resolve_dims((self.latent_dim,), 0, "latent_dim")[0]
         self.hidden_dims_ = dims
         return {
-            "generator": nn.Sequential(knn.dense(latent, dims[-1]), bn.aae_decoder(dims, n_inputs)),
+            "generator": nn.Sequential(keras_like.dense(latent, dims[-1]),
+                                       baseline_networks.aae_decoder(dims, n_inputs)),
             "discriminator": Discriminator(n_inputs, dims),
-            "encoder": nn.Sequential(nn.Flatten(), bn.aae_encoder(n_inputs, dims), knn.dense(dims[-1], latent)),
+            "encoder": nn.Sequential(nn.Flatten(), baseline_networks.aae_encoder(n_inputs, dims),
+                                     keras_like.dense(dims[-1], latent)),
         }
 
-    def _stages(self):
+    def stages(self):
         return [("gan", int(self.epochs)), ("encoder", int(self.epochs))]
 
-    def _make_optimizers(self):
-        return {name: knn.adam(net.parameters(), self.learning_rate) for name, net in self.networks_.items()}
+    def make_optimizers(self):
+        return {name: keras_like.adam(net.parameters(), self.learning_rate) for name, net in self.networks_.items()}
 
-    def _on_stage_start(self, stage):
+    def on_stage_start(self, stage):
         if stage == "encoder":  # G and D are frozen from here on
             for name in ("generator", "discriminator"):
                 self.networks_[name].requires_grad_(False)
 
-    def _train_networks(self, stage):
+    def train_networks(self, stage):
         return ["generator", "discriminator"] if stage == "gan" else ["encoder"]
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         (x,) = batch
         G, D, E = (self.networks_[n] for n in ("generator", "discriminator", "encoder"))
         if stage == "gan":
@@ -121,7 +122,7 @@ class FAnoGAN(TorchDetector):
         mse_x, mse_f = izi_f_terms(x, x_rec, D.features(x), D.features(x_rec))
         loss_x, loss_f = mse_x.mean(), mse_f.mean()
         loss = loss_x + self.kappa * loss_f
-        self._optimize(loss, "encoder")
+        self.optimize(loss, "encoder")
         return {"loss": loss, "izi": loss_x, "intermediate": loss_f}
 
     def score_terms(self, batch_X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -130,6 +131,6 @@ class FAnoGAN(TorchDetector):
         x_rec = G(E(batch_X))
         return izi_f_terms(batch_X, x_rec, D.features(batch_X), D.features(x_rec))
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         mse_x, mse_f = self.score_terms(batch_X)
         return mse_x + self.kappa * mse_f

@@ -45,8 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from adray.detectors import baseline_nets as bn
-from adray.detectors import nn as knn
+from adray.detectors.components import baseline_networks, keras_like
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -97,12 +96,12 @@ def dense_encoder(n_inputs: int, dims: tuple[int, ...]) -> nn.Sequential:
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     width = n_inputs
     for i, d in enumerate(dims[:-1]):
-        layers[f"dense{i}"] = knn.dense(width, d)
+        layers[f"dense{i}"] = keras_like.dense(width, d)
         if i > 0:
             layers[f"bn{i}"] = nn.BatchNorm1d(d)
         layers[f"act{i}"] = nn.LeakyReLU(LRELU_SLOPE)
         width = d
-    layers["code"] = knn.dense(width, dims[-1])
+    layers["code"] = keras_like.dense(width, dims[-1])
     return nn.Sequential(layers)
 
 
@@ -110,11 +109,11 @@ def dense_decoder(dims: tuple[int, ...], n_outputs: int) -> nn.Sequential:
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     width = dims[-1]
     for i, d in enumerate(reversed(dims[:-1])):
-        layers[f"dense{i}"] = knn.dense(width, d)
+        layers[f"dense{i}"] = keras_like.dense(width, d)
         layers[f"bn{i}"] = nn.BatchNorm1d(d)
         layers[f"act{i}"] = nn.ReLU()
         width = d
-    layers["output"] = knn.dense(width, n_outputs)
+    layers["output"] = keras_like.dense(width, n_outputs)
     layers["output_act"] = nn.Sigmoid()
     return nn.Sequential(layers)
 
@@ -197,7 +196,7 @@ class GANomaly(TorchDetector):
         self.beta1 = beta1
 
     # ------------------------------------------------------------------ networks
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         arch = self.architecture
         if arch == "auto":
             arch = "conv" if len(feature_shape) in (2, 3) else "dense"
@@ -206,8 +205,8 @@ class GANomaly(TorchDetector):
         self.architecture_ = arch
         if arch == "dense":
             n_inputs = int(np.prod(feature_shape))
-            dims = bn.resolve_dims(self.enc_dims if self.enc_dims is not None else default_enc_dims(n_inputs), 0,
-                                   "enc_dims")
+            enc_dims = self.enc_dims if self.enc_dims is not None else default_enc_dims(n_inputs)
+            dims = baseline_networks.resolve_dims(enc_dims, 0, "enc_dims")
             self.enc_dims_ = dims
             self._discriminator_args = (n_inputs, dims)
             return {"generator": Generator(dense_encoder(n_inputs, dims), dense_decoder(dims, n_inputs),
@@ -220,7 +219,7 @@ class GANomaly(TorchDetector):
         if size < 8 or size & (size - 1):
             raise AdrayError(f"image_size must be a power of two >= 8, got {self.image_size!r}")
         channels = feature_shape[2] if len(feature_shape) == 3 else 1
-        nz, nf = bn.resolve_dims((self.latent_dim, self.n_filters), 0, "latent_dim/n_filters")
+        nz, nf = baseline_networks.resolve_dims((self.latent_dim, self.n_filters), 0, "latent_dim/n_filters")
         self._discriminator_args = (size, channels, nf)
         generator = Generator(conv_encoder(size, nz, channels, nf), conv_decoder(size, nz, channels, nf),
                               conv_encoder(size, nz, channels, nf))
@@ -234,7 +233,7 @@ class GANomaly(TorchDetector):
         size, channels, nf = self._discriminator_args
         return dcgan_init_(Discriminator(conv_encoder(size, 1, channels, nf)))
 
-    def _make_optimizers(self):
+    def make_optimizers(self):
         betas = (float(self.beta1), 0.999)
         return {name: torch.optim.Adam(net.parameters(), lr=self.learning_rate, betas=betas)
                 for name, net in self.networks_.items()}
@@ -249,7 +248,7 @@ class GANomaly(TorchDetector):
         return x * 2.0 - 1.0
 
     # ------------------------------------------------------------------ training and scoring
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         x = self._prepare(batch[0])
         G, D = self.networks_["generator"], self.networks_["discriminator"]
         x_rec, z, z_rec = G(x)
@@ -257,13 +256,13 @@ class GANomaly(TorchDetector):
         _, feat_fake = D(x_rec)
         parts = generator_losses(x, x_rec, z, z_rec, feat_real, feat_fake)
         loss_g = self.w_adv * parts["adv"] + self.w_con * parts["con"] + self.w_enc * parts["enc"]
-        self._optimize(loss_g, "generator")
+        self.optimize(loss_g, "generator")
 
         pred_real, _ = D(x)
         pred_fake, _ = D(x_rec.detach())
-        loss_d = 0.5 * (knn.bce(pred_real, torch.ones_like(pred_real)) +
-                        knn.bce(pred_fake, torch.zeros_like(pred_fake)))
-        self._optimize(loss_d, "discriminator")
+        loss_d = 0.5 * (keras_like.bce(pred_real, torch.ones_like(pred_real)) +
+                        keras_like.bce(pred_fake, torch.zeros_like(pred_fake)))
+        self.optimize(loss_d, "discriminator")
         if loss_d.item() < D_REINIT_THRESHOLD:
             self._reinit_discriminator()
         return {"loss": loss_g + loss_d, "generator": loss_g, "discriminator": loss_d, **parts}
@@ -272,7 +271,7 @@ class GANomaly(TorchDetector):
         fresh = self._new_discriminator()  # fresh weights from the global torch RNG (seeded, checkpointed)
         self.networks_["discriminator"].load_state_dict(fresh.state_dict())
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         _, z, z_rec = self.networks_["generator"](self._prepare(batch_X))
         return (z - z_rec).abs().mean(dim=1)
 

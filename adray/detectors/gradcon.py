@@ -4,7 +4,7 @@ As R2-AD2 re-implemented it (``baselines/gradcon/GradCon.py``):
 
 - the network is a fresh copy of the R2-AD2 target AE (``[Dense -> ReLU -> Dropout(0.4)]``,
   code ``Dense -> ReLU``, mirrored decoder with a sigmoid output; here
-  :class:`~adray.detectors.ae.DenseAutoEncoder` on the flattened input), trained with the MSE
+  :class:`~adray.detectors.components.autoencoders.DenseAutoEncoder` on the flattened input), trained with the MSE
   reconstruction loss and Keras-Adam(learning_rate);
 - for every decoder *kernel* k (the weight matrices of the decoder's Dense layers, biases excluded) a
   running mean g_k = (sum of the kernel's gradient of the *total* loss over every step so far) / steps;
@@ -40,8 +40,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from adray.detectors import baseline_nets as bn
-from adray.detectors.ae import DenseAutoEncoder
+from adray.detectors.components import baseline_networks
+from adray.detectors.components.autoencoders import DenseAutoEncoder
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -77,7 +77,8 @@ class GradCon(TorchDetector):
 
     Parameters
     ----------
-    hidden_dims : encoder widths, the last being the code (None: :func:`~adray.detectors.ae.default_hidden_dims`).
+    hidden_dims : encoder widths, the last being the code (None:
+        :func:`~adray.detectors.components.autoencoders.default_hidden_dims`).
     dropout : dropout of the AE's hidden layers (R2-AD2: 0.4).
     train_weight, score_weight : weight of the cosine term in training (0.03) and in the score (0.12).
     cosine : "layer" (Kwon et al., per-layer vector cosine) or "element" (R2-AD2 as shipped).
@@ -105,11 +106,12 @@ class GradCon(TorchDetector):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
 
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         gradient_constraint([torch.zeros(1)], [torch.zeros(1)], self.cosine)  # validates ``cosine``
         n_inputs = int(np.prod(feature_shape))
-        self.hidden_dims_ = bn.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims")
-        return {"ae": DenseAutoEncoder(n_inputs, self.hidden_dims_, bn.check_unit_interval(self.dropout, "dropout"))}
+        self.hidden_dims_ = baseline_networks.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims")
+        dropout = baseline_networks.check_unit_interval(self.dropout, "dropout")
+        return {"ae": DenseAutoEncoder(n_inputs, self.hidden_dims_, dropout)}
 
     def _kernel_names(self) -> list[str]:
         return [f"decoder.{name}.weight" for name, m in self.networks_["ae"].decoder.named_children()
@@ -119,7 +121,7 @@ class GradCon(TorchDetector):
         params = dict(self.networks_["ae"].named_parameters())
         return [params[name] for name in self._kernel_names()]
 
-    def _on_stage_start(self, stage):
+    def on_stage_start(self, stage):
         self.grad_sum_ = [torch.zeros_like(k, device=self.device_) for k in self._kernels()]
         self.grad_count_ = 0
 
@@ -127,7 +129,7 @@ class GradCon(TorchDetector):
         """The running mean g_k of each decoder kernel's gradient (zeros before the first step)."""
         return [s / max(self.grad_count_, 1) for s in self.grad_sum_]
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         (x,) = batch
         x = x.flatten(1)
         mse = ((self.networks_["ae"](x) - x) ** 2).mean()
@@ -147,7 +149,7 @@ class GradCon(TorchDetector):
         opt.step()
         return {"loss": loss, "mse": mse, "grad_loss": constraint}
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         net = self.networks_["ae"]
         x = batch_X.flatten(1)
         params = {name: p.detach() for name, p in net.named_parameters()}

@@ -40,8 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from adray.detectors import baseline_nets as bn
-from adray.detectors import nn as knn
+from adray.detectors.components import baseline_networks, keras_like
 from adray.detectors.torch_template import TorchDetector
 
 GATE_CODE = 4  # ARGUE: code_dim_override=4 for the gating AE
@@ -56,10 +55,10 @@ class MExEncoder(nn.Module):
     def __init__(self, n_inputs: int, dims: tuple[int, ...], dropout: float):
         super().__init__()
         *hidden, code = dims
-        self.hidden = knn.dense_block(n_inputs, hidden[:-1], dropout=dropout)
-        self.last = nn.Sequential(knn.dense(hidden[-2] if len(hidden) > 1 else n_inputs, hidden[-1]), nn.ReLU())
+        self.hidden = keras_like.dense_block(n_inputs, hidden[:-1], dropout=dropout)
+        self.last = nn.Sequential(keras_like.dense(hidden[-2] if len(hidden) > 1 else n_inputs, hidden[-1]), nn.ReLU())
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.code = nn.Sequential(knn.dense(hidden[-1], code), nn.ReLU())
+        self.code = nn.Sequential(keras_like.dense(hidden[-1], code), nn.ReLU())
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x_hat = self.last(self.hidden(x.flatten(1)))
@@ -73,12 +72,12 @@ class MExDecoder(nn.Module):
         super().__init__()
         *hidden, code = dims
         hidden = hidden[::-1]
-        self.first = knn.dense(code, hidden[0])
+        self.first = keras_like.dense(code, hidden[0])
         rest = OrderedDict([("act", nn.ReLU())])
         if dropout > 0:
             rest["dropout"] = nn.Dropout(dropout)
-        rest.update(knn.dense_block(hidden[0], hidden[1:], dropout=dropout).named_children())
-        rest["output"] = knn.dense(hidden[-1], n_outputs)
+        rest.update(keras_like.dense_block(hidden[0], hidden[1:], dropout=dropout).named_children())
+        rest["output"] = keras_like.dense(hidden[-1], n_outputs)
         rest["output_act"] = nn.Sigmoid()
         self.rest = nn.Sequential(rest)
 
@@ -109,8 +108,8 @@ class MExCVAENet(nn.Module):
         self.expert1 = MExAE(n_inputs, dims, dropout, second_encoder=True)
         self.expert2 = MExAE(n_inputs, dims, dropout, second_encoder=True)
         self.gate = MExAE(n_inputs, (*dims[:-1], GATE_CODE), dropout, second_encoder=False)
-        self.tower1 = nn.Sequential(knn.dense(dims[-1], 1), nn.Sigmoid())
-        self.tower2 = nn.Sequential(knn.dense(dims[-1], 1), nn.Sigmoid())
+        self.tower1 = nn.Sequential(keras_like.dense(dims[-1], 1), nn.Sigmoid())
+        self.tower2 = nn.Sequential(keras_like.dense(dims[-1], 1), nn.Sigmoid())
 
     def forward(self, x: torch.Tensor):
         x = x.flatten(1)
@@ -127,8 +126,8 @@ def _mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def keras_kl(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
     """Keras ``KLDivergence``: clip both to [1e-7, 1], sum y_true*log(y_true/y_pred) per row, mean over rows."""
-    t = y_true.clamp(knn.KERAS_EPSILON, 1.0)
-    p = y_pred.clamp(knn.KERAS_EPSILON, 1.0)
+    t = y_true.clamp(keras_like.KERAS_EPSILON, 1.0)
+    p = y_pred.clamp(keras_like.KERAS_EPSILON, 1.0)
     return (t * torch.log(t / p)).sum(dim=1).mean()
 
 
@@ -158,7 +157,7 @@ def mex_score(x: torch.Tensor, outputs) -> torch.Tensor:
     x = x.flatten(1)
 
     def s(e):
-        return 0.6 * bn.per_sample_mse(x, e[3]) + 0.4 * bn.per_sample_mse(e[0], e[2])
+        return 0.6 * baseline_networks.per_sample_mse(x, e[3]) + 0.4 * baseline_networks.per_sample_mse(e[0], e[2])
 
     w = SCORE_WEIGHTS
     return w[0] * s(e1) + w[1] * s(e2) + w[2] * t1[:, 0] ** 2 + w[3] * t2[:, 0] ** 2
@@ -185,20 +184,21 @@ class MExCVAE(TorchDetector):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
 
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         n_inputs = int(np.prod(feature_shape))
-        self.hidden_dims_ = bn.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims", min_len=2)
-        return {"mex": MExCVAENet(n_inputs, self.hidden_dims_, bn.check_unit_interval(self.dropout, "dropout"))}
+        self.hidden_dims_ = baseline_networks.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims", min_len=2)
+        dropout = baseline_networks.check_unit_interval(self.dropout, "dropout")
+        return {"mex": MExCVAENet(n_inputs, self.hidden_dims_, dropout)}
 
-    def _make_optimizers(self):
-        return {"main": bn.keras_rmsprop(self.networks_["mex"].parameters(), self.learning_rate)}
+    def make_optimizers(self):
+        return {"main": baseline_networks.keras_rmsprop(self.networks_["mex"].parameters(), self.learning_rate)}
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         (x,) = batch
         noise = torch.randn(len(x), self.hidden_dims_[-1], device=x.device) + KL_MEAN
         parts = mex_loss(x, self.networks_["mex"](x), noise)
-        self._optimize(parts["loss"])
+        self.optimize(parts["loss"])
         return parts
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         return mex_score(batch_X, self.networks_["mex"](batch_X))

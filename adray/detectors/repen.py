@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
+from adray.detectors.components import keras_like
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -72,7 +72,7 @@ class REPENNetwork(nn.Module):
 
     def __init__(self, n_inputs: int, embedding_dim: int):
         super().__init__()
-        self.hidden = knn.dense(n_inputs, embedding_dim)
+        self.hidden = keras_like.dense(n_inputs, embedding_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(self.hidden(x.flatten(1)))
@@ -113,23 +113,23 @@ class REPEN(TorchDetector):
         self.steps_per_epoch = steps_per_epoch
         self.learning_rate = learning_rate
 
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         if int(self.epochs) > 30:
             raise AdrayError(f"REPEN trains for at most 30 epochs (as the seeds ran it), got epochs={self.epochs}")
         return {"net": REPENNetwork(int(np.prod(feature_shape)), int(self.embedding_dim))}
 
-    def _make_optimizers(self):
+    def make_optimizers(self):
         return {"main": torch.optim.Adadelta(self.networks_["net"].parameters(), lr=self.learning_rate,
-                                             rho=ADADELTA_RHO, eps=knn.KERAS_EPSILON)}
+                                             rho=ADADELTA_RHO, eps=keras_like.KERAS_EPSILON)}
 
-    def _stage_data(self, stage, X, y, subclass):
+    def stage_data(self, stage, X, y, subclass):
         n = len(X)
         if n < 3:
             raise AdrayError(f"REPEN needs at least 3 training rows, got {n}")
         psi = min(int(self.subsample_size), n)
         picks = np.stack([self.stage_rng_.choice(n, psi, replace=False) for _ in range(int(self.ensemble_size))])
-        self.references_ = self._as_tensor(np.array(X[picks]))  # a copy: (E, psi, *shape)
-        flat = self._as_tensor(X).flatten(1)
+        self.references_ = self.as_tensor(np.array(X[picks]))  # a copy: (E, psi, *shape)
+        flat = self.as_tensor(X).flatten(1)
         scores = lesinn_scores(flat, self.references_.flatten(2)).cpu().numpy().astype(np.float64)
         inliers, outliers = split_candidates(scores, float(self.cutoff_std))
         if len(inliers) < 2 or len(outliers) < 1:
@@ -148,7 +148,7 @@ class REPEN(TorchDetector):
         return X, (anchor_w / anchor_w.sum()).astype(np.float32), \
             (negative_w / negative_w.sum()).astype(np.float32), inlier_mask
 
-    def _run_epoch(self, stage, data):
+    def run_epoch(self, stage, data):
         X, anchor_w, negative_w, inlier_mask = data
         steps = self.steps_per_epoch or math.ceil(len(X) / self.batch_size)
         g = self.generator_
@@ -163,16 +163,16 @@ class REPEN(TorchDetector):
             positive = inliers[other + (other >= rank).long()]
             negative = torch.multinomial(negative_w, self.batch_size, replacement=True, generator=g)
             index = [i.to(self.device_) for i in (anchor, positive, negative)]
-            total += float(self._train_step(stage, tuple(X[i] for i in index))["loss"])
+            total += float(self.train_step(stage, tuple(X[i] for i in index))["loss"])
         return {"loss": total / max(1, int(steps))}
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         net = self.networks_["net"]
         loss = triplet_loss(*(net(x) for x in batch), margin=float(self.margin))
-        self._optimize(loss)
+        self.optimize(loss)
         return {"loss": loss.detach()}
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         net = self.networks_["net"]
         refs = net(self.references_.flatten(0, 1)).reshape(len(self.references_), -1, int(self.embedding_dim))
         return lesinn_scores(net(batch_X), refs)
@@ -181,5 +181,4 @@ class REPEN(TorchDetector):
         """The learned representation of X, float32 (n, embedding_dim)."""
         self._check_fitted()
         X = self._check_X(X, "X", feature_shape=self.feature_shape_)
-        with torch.no_grad():
-            return self.networks_["net"].eval()(self._as_tensor(np.array(X))).cpu().numpy()
+        return torch.cat(self.infer(lambda x: self.networks_["net"](x).cpu(), self.batches(X))).numpy()

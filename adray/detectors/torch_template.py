@@ -1,127 +1,177 @@
 """``TorchDetector``: the PyTorch training template behind every trainable detector.
 
 The template owns the epoch loop, batching, device placement, seeding, per-epoch reports (with val
-AUC), eval-mode batched scoring and checkpoints. A subclass describes its model with hooks:
+AUC), batched no-grad scoring and checkpoints. A subclass describes its model by overriding public
+hooks, each documented on :class:`TorchDetector`:
 
-==========================================  ===============================================================
-hook                                        purpose
-==========================================  ===============================================================
-``_build(feature_shape, n_subclasses)``     **required**: ``{name: nn.Module}``; built on CPU from the seeded
-                                            global RNG (so CPU and GPU fits start from the same weights),
-                                            then moved to ``device_`` and stored as ``networks_``
-``_train_step(stage, batch) -> dict``       **required**: one optimisation step on a batch (a tuple of
-                                            tensors on ``device_``); returns metrics with at least
-                                            ``"loss"`` (tensors or floats; averaged over the epoch,
-                                            weighted by batch size). May use several optimisers.
-``_score(batch_X) -> Tensor``               **required**: (b,) scores, higher = more anomalous; runs under
-                                            ``torch.no_grad()`` with every network in eval mode (wrap in
-                                            ``torch.enable_grad()`` if scoring needs gradients)
-``_stages() -> [(name, epochs), ...]``      default ``[("train", self.epochs)]``
-``_make_optimizers() -> {name: optim}``     default ``{"main": Keras-Adam(all parameters, learning_rate)}``;
-                                            called once after ``_build`` (stored as ``optimizers_``)
-``_stage_data(stage, X, y, subclass)``      default ``(X,)``: the numpy arrays (same length) that the stage
-                                            batches; y/subclass may be None
-``_on_stage_start(stage)``                  default nothing: per-stage set-up (freeze a target, ...);
-                                            it and ``_stage_data`` run with every network in eval mode
-``_train_networks(stage) -> names``         default all: networks in train mode during the stage; the rest
-                                            stay in eval mode (frozen dropout/BatchNorm)
-``_run_epoch(stage, data) -> dict``         default: reshuffle (seeded ``generator_``), batch, call
-                                            ``_train_step``, average. Override for step-based training
-                                            (e.g. GANDI: one "epoch" = N generator steps)
-``state_attrs`` (ClassVar)                  names of extra attributes saved in checkpoints once they exist
-                                            (tensors or python values, e.g. a Deep-SVDD centre ``c_``)
-==========================================  ===============================================================
+- required: :meth:`~TorchDetector.build_networks`, :meth:`~TorchDetector.train_step`,
+  :meth:`~TorchDetector.score_batch`;
+- optional, with defaults: :meth:`~TorchDetector.stages`, :meth:`~TorchDetector.make_optimizers`,
+  :meth:`~TorchDetector.on_stage_start`, :meth:`~TorchDetector.stage_data`,
+  :meth:`~TorchDetector.train_networks`, :meth:`~TorchDetector.run_epoch`,
+  :meth:`~TorchDetector.scoring_data`;
+- ``state_attrs`` (ClassVar): names of extra attributes saved in checkpoints once they exist
+  (tensors or python values, e.g. a Deep-SVDD centre ``c_``).
 
-Helpers for subclasses: ``self._optimize(loss, "main")`` (zero_grad, backward, step),
-``self.networks_``, ``self.optimizers_``, ``self.device_``, ``self.generator_`` (CPU torch
-generator, checkpointed), ``self.stage_rng_`` (numpy Generator re-derived from (seed, stage index)).
+Helpers a subclass calls: :meth:`~TorchDetector.optimize` (zero_grad, backward, step),
+:meth:`~TorchDetector.as_tensor`, :meth:`~TorchDetector.batches` and :meth:`~TorchDetector.infer`
+(the one batched no-grad loop: scores, reconstructions, embeddings all go through it), and the
+attributes ``networks_``, ``optimizers_``, ``device_``, ``generator_`` (CPU torch generator,
+checkpointed), ``stage_rng_`` (numpy Generator re-derived from (seed, stage index)).
+
+Order of calls in ``fit``: ``build_networks`` -> ``make_optimizers`` -> for every stage of
+``stages()``: ``on_stage_start`` -> ``stage_data`` -> per epoch ``run_epoch`` (which calls
+``train_step`` per batch) -> a report (scoring the validation rows when given). ``decision_function``
+feeds ``scoring_data(X)`` through ``score_batch``.
 
 Randomness and resume
     ``fit`` calls ``torch.manual_seed(seed)``: network init, dropout and any draw from the global
     torch RNG (e.g. ``torch.randn(..., device=self.device_)`` for noise) are seeded and
     checkpointed; batch order comes from ``generator_``. Draws made when a stage starts
-    (``_on_stage_start``/``_stage_data``) must use ``stage_rng_``, which a resumed fit re-derives
-    identically. On resume the template rebuilds the networks, replays ``_on_stage_start`` of the
+    (``on_stage_start``/``stage_data``) must use ``stage_rng_``, which a resumed fit re-derives
+    identically. On resume the template rebuilds the networks, replays ``on_stage_start`` of the
     stages already begun (so non-state effects such as frozen ``requires_grad`` flags come back),
     then restores networks, optimisers, ``state_attrs``, RNG states and position, calls
-    ``_stage_data`` and continues with the next epoch. So anything ``_on_stage_start`` computes
+    ``stage_data`` and continues with the next epoch. So anything ``on_stage_start`` computes
     that later training changes belongs in ``networks_``/``state_attrs``, and expensive
-    data-dependent work belongs in ``_stage_data``.
+    data-dependent work belongs in ``stage_data``.
 
 Stage data is converted to tensors on ``device_`` once per stage (zero-copy on CPU: X may be a
 read-only view, so never modify stage tensors in place; batches are copies and may be modified).
-Batches for ``_score`` are copies too.
+Batches for ``score_batch`` are copies too.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
 from adray.detectors.base import BaseDetector, NotFittedError
+from adray.detectors.components import keras_like
 from adray.errors import AdrayError
 
 
 class TorchDetector(BaseDetector):
-    """Base class of PyTorch detectors; see the module docstring for the hooks."""
+    """Base class of PyTorch detectors: override the hooks below (see the module docstring for their order)."""
 
     uses_gpu: ClassVar[bool] = True
     state_attrs: ClassVar[tuple[str, ...]] = ()
 
     # common hyperparameters (declared by each subclass' __init__): epochs, batch_size, learning_rate
 
-    # ------------------------------------------------------------------ hooks
-    def _build(self, feature_shape: tuple[int, ...], n_subclasses: int) -> dict[str, nn.Module]:
+    # ------------------------------------------------------------------ hooks: required
+    def build_networks(self, feature_shape: tuple[int, ...], n_subclasses: int) -> dict[str, nn.Module]:
+        """The model: ``{name: nn.Module}``, called once at the start of every ``fit`` (and of a resumed one).
+
+        Receives the feature shape of one row and the number of normal sub-classes (1 without
+        ``subclass``). Build on the CPU from the seeded global torch RNG (so CPU and GPU fits start
+        from the same weights); the template moves the networks to ``device_`` and stores them as
+        ``networks_``. Fitted attributes the architecture implies (``hidden_dims_``, ...) are set here.
+        """
         raise NotImplementedError
 
-    def _train_step(self, stage: str, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+    def train_step(self, stage: str, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+        """One optimisation step; called by :meth:`run_epoch` for every batch of the stage.
+
+        ``batch`` holds one tensor per array of :meth:`stage_data`, the same rows of each, on
+        ``device_`` (copies: they may be modified). Returns metrics with at least ``"loss"``
+        (tensors or floats), which the default :meth:`run_epoch` averages over the epoch weighted by
+        batch size. May step several optimisers (:meth:`optimize`).
+        """
         raise NotImplementedError
 
-    def _score(self, batch_X: torch.Tensor) -> torch.Tensor:
+    def score_batch(self, batch: Any) -> torch.Tensor:
+        """Anomaly scores (higher = more anomalous) of one item of :meth:`scoring_data`.
+
+        Receives a batch of rows on ``device_`` (a copy), or whatever a method's
+        :meth:`scoring_data` yields. Returns one score per row, any shape that flattens to them, in
+        row order. Runs under ``torch.no_grad()`` with every network in eval mode (wrap it in
+        ``torch.enable_grad()`` if scoring needs gradients); called by ``decision_function`` and for
+        the per-epoch validation scores.
+        """
         raise NotImplementedError
 
-    def _stages(self) -> list[tuple[str, int]]:
+    # ------------------------------------------------------------------ hooks: optional
+    def stages(self) -> list[tuple[str, int]]:
+        """The training stages in order, ``[(name, epochs), ...]``; default ``[("train", self.epochs)]``.
+
+        Called when ``fit`` starts and by ``get_state``; a stage of 0 epochs still runs its
+        :meth:`on_stage_start` and :meth:`stage_data`.
+        """
         return [("train", int(self.epochs))]
 
-    def _make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        params = [p for net in self.networks_.values() for p in net.parameters()]
-        return {"main": knn.adam(params, self.learning_rate)}
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """``{name: optimiser}``, called once after :meth:`build_networks` (stored as ``optimizers_``).
 
-    def _stage_data(self, stage: str, X: np.ndarray, y, subclass) -> tuple[np.ndarray, ...]:
+        Default: ``{"main": Keras-Adam(every network's parameters, learning_rate)}``.
+        """
+        params = [p for net in self.networks_.values() for p in net.parameters()]
+        return {"main": keras_like.adam(params, self.learning_rate)}
+
+    def on_stage_start(self, stage: str) -> None:
+        """Per-stage set-up (freeze a target, reset counters, ...), called when ``stage`` starts; returns nothing.
+
+        Runs with every network in eval mode, before :meth:`stage_data`; a resumed fit replays it for
+        every stage already begun, before restoring the checkpoint. Default: nothing.
+        """
+
+    def stage_data(self, stage: str, X: np.ndarray, y, subclass) -> tuple[np.ndarray, ...]:
+        """The arrays (equal length) the stage batches; called once per stage, after :meth:`on_stage_start`.
+
+        Receives the validated training rows X (possibly a read-only view: never write to it), y
+        (1 = known anomaly) and subclass, each None when not given. Runs with every network in eval
+        mode; draws come from ``stage_rng_``. Default ``(X,)``.
+        """
         return (X,)
 
-    def _on_stage_start(self, stage: str) -> None:
-        pass
-
-    def _train_networks(self, stage: str) -> Iterable[str]:
+    def train_networks(self, stage: str) -> Iterable[str]:
+        """Names of the networks in train mode during ``stage`` (the rest stay in eval mode:
+        frozen dropout/BatchNorm); called at the start of every epoch. Default: all of them."""
         return self.networks_.keys()
 
-    def _run_epoch(self, stage: str, data: tuple[torch.Tensor, ...]) -> dict[str, float]:
+    def run_epoch(self, stage: str, data: tuple[torch.Tensor, ...]) -> dict[str, float]:
+        """One epoch of ``stage`` over ``data`` (the stage data as tensors on ``device_``); returns its metrics.
+
+        Default: reshuffle with ``generator_``, call :meth:`train_step` per ``batch_size`` batch and
+        average its metrics weighted by batch size. Override for step-based training (GANDI: one
+        "epoch" = N generator steps) or other sampling (REPEN's triplets).
+        """
         n = len(data[0])
         order = torch.randperm(n, generator=self.generator_).to(self.device_)
         sums: dict[str, Any] = {}
         for start in range(0, n, self.batch_size):
             index = order[start: start + self.batch_size]
-            metrics = self._train_step(stage, tuple(t[index] for t in data))
+            metrics = self.train_step(stage, tuple(t[index] for t in data))
             for key, value in metrics.items():
                 value = value.detach() if isinstance(value, torch.Tensor) else value
                 sums[key] = sums.get(key, 0.0) + value * len(index)
         return {key: float(total) / n for key, total in sums.items()}
 
+    def scoring_data(self, X: np.ndarray) -> Iterable[Any]:
+        """What the score loop feeds to :meth:`score_batch`, item by item; called once per scoring of X.
+
+        Receives validated rows X (possibly a read-only view). Default: :meth:`batches` of X. A method
+        that scores something derived from X (AMSL: transformed views; GANDI: stacked minibatches)
+        yields that instead, lazily, so only one item is in memory at a time. The items' scores,
+        concatenated, must start with one score per row of X in row order; scores past ``len(X)``
+        (padding of a last minibatch) are dropped. Iterated under ``torch.no_grad()`` in eval mode.
+        """
+        return self.batches(X)
+
     # ------------------------------------------------------------------ helpers for subclasses
-    def _optimize(self, loss: torch.Tensor, optimizer: str = "main") -> None:
+    def optimize(self, loss: torch.Tensor, optimizer: str = "main") -> None:
+        """zero_grad, backward and step of ``optimizers_[optimizer]`` for ``loss``."""
         opt = self.optimizers_[optimizer]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
-    def _as_tensor(self, array: np.ndarray) -> torch.Tensor:
+    def as_tensor(self, array: np.ndarray) -> torch.Tensor:
         """A tensor on ``device_``; zero-copy on CPU, also for read-only arrays (never written to)."""
         array = np.asarray(array)
         if any(stride < 0 for stride in array.strides):
@@ -129,6 +179,35 @@ class TorchDetector(BaseDetector):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*not writable.*", category=UserWarning)
             return torch.as_tensor(array).to(self.device_)
+
+    def batches(self, X: np.ndarray | torch.Tensor, batch_size: int | None = None) -> Iterator[torch.Tensor]:
+        """Consecutive batches of ``batch_size`` (default ``self.batch_size``) rows of X on ``device_``.
+
+        For an array each batch is a copy (X stays untouched); for a tensor (stage data) a view.
+        """
+        size = int(batch_size or self.batch_size)
+        for start in range(0, len(X), size):
+            rows = X[start: start + size]
+            if not isinstance(rows, torch.Tensor):
+                rows = torch.from_numpy(np.array(rows))  # a copy: X stays untouched
+            yield rows.to(self.device_)
+
+    def infer(self, fn: Callable[[Any], Any], batches: Iterable[Any]) -> list[Any]:
+        """``[fn(batch) for batch in batches]`` under ``torch.no_grad()`` with every network in eval mode.
+
+        The one batched inference loop of the detectors (scores, reconstructions, embeddings,
+        statistics over the training rows); the networks' train/eval modes are restored afterwards,
+        so it may run in the middle of training.
+        """
+        modes = {name: net.training for name, net in self.networks_.items()}
+        for net in self.networks_.values():
+            net.eval()
+        try:
+            with torch.no_grad():
+                return [fn(batch) for batch in batches]
+        finally:
+            for name, net in self.networks_.items():
+                net.train(modes[name])
 
     # ------------------------------------------------------------------ the template
     def _resolve_device(self, device: str) -> str:
@@ -142,10 +221,10 @@ class TorchDetector(BaseDetector):
     def _fit(self, X, y, subclass, X_val, y_val, callbacks, state) -> None:
         torch.manual_seed(self.seed_)
         self.generator_ = torch.Generator().manual_seed(self.seed_)
-        networks = self._build(self.feature_shape_, self.n_subclasses_)
+        networks = self.build_networks(self.feature_shape_, self.n_subclasses_)
         self.networks_ = {name: net.to(self.device_) for name, net in networks.items()}
-        self.optimizers_ = self._make_optimizers()
-        stages = [(str(name), int(epochs)) for name, epochs in self._stages()]
+        self.optimizers_ = self.make_optimizers()
+        stages = [(str(name), int(epochs)) for name, epochs in self.stages()]
         self.stage_index_, self.epoch_, self.iteration_ = 0, 0, 0
 
         first_stage, done = self._resume_point(state, stages) if state is not None else (0, 0)
@@ -161,14 +240,14 @@ class TorchDetector(BaseDetector):
             if not resumed_here:
                 self._start_stage(i, stages)
             self._set_modes(None)  # stage set-up runs in eval mode
-            data = tuple(self._as_tensor(a) for a in self._stage_data(stage, X, y, subclass))
+            data = tuple(self.as_tensor(a) for a in self.stage_data(stage, X, y, subclass))
             if len({len(t) for t in data}) != 1:
-                raise ValueError(f"_stage_data({stage!r}) returned arrays of different lengths")
+                raise ValueError(f"stage_data({stage!r}) returned arrays of different lengths")
             for epoch in range((done if resumed_here else 0) + 1, n_epochs + 1):
                 self._set_modes(stage)
-                metrics = self._run_epoch(stage, data)
+                metrics = self.run_epoch(stage, data)
                 if "loss" not in metrics:
-                    raise TypeError(f"{type(self).__name__}._train_step must return a 'loss' metric")
+                    raise TypeError(f"{type(self).__name__}.train_step must return a 'loss' metric")
                 loss = metrics["loss"]
                 if not np.isfinite(loss):
                     raise AdrayError(
@@ -188,11 +267,11 @@ class TorchDetector(BaseDetector):
         self._set_modes(None)
         self.stage_index_, self.epoch_ = index, 0
         self.stage_rng_ = np.random.default_rng([self.seed_, index])
-        self._on_stage_start(stages[index][0])
+        self.on_stage_start(stages[index][0])
 
     def _set_modes(self, stage: str | None) -> None:
-        """Train mode for the stage's ``_train_networks``, eval mode for the rest (all if stage is None)."""
-        training = set(self._train_networks(stage)) if stage is not None else set()
+        """Train mode for the stage's ``train_networks``, eval mode for the rest (all if stage is None)."""
+        training = set(self.train_networks(stage)) if stage is not None else set()
         for name, net in self.networks_.items():
             net.train(name in training)
 
@@ -209,14 +288,8 @@ class TorchDetector(BaseDetector):
         return index, epoch
 
     def _decision(self, X: np.ndarray) -> np.ndarray:
-        for net in self.networks_.values():
-            net.eval()
-        parts = []
-        with torch.no_grad():
-            for start in range(0, len(X), self.batch_size):
-                batch = torch.from_numpy(np.array(X[start: start + self.batch_size]))  # a copy: X stays untouched
-                parts.append(self._score(batch.to(self.device_)).reshape(-1))
-        return torch.cat(parts).to(device="cpu", dtype=torch.float64).numpy()
+        parts = self.infer(lambda batch: self.score_batch(batch).reshape(-1), self.scoring_data(X))
+        return torch.cat(parts)[:len(X)].to(device="cpu", dtype=torch.float64).numpy()
 
     # ------------------------------------------------------------------ checkpoints
     def get_state(self) -> dict:
@@ -229,7 +302,7 @@ class TorchDetector(BaseDetector):
         rng = {"torch": torch.get_rng_state(), "generator": self.generator_.get_state(), "cuda": None}
         if self.device_ != "cpu":
             rng["cuda"] = torch.cuda.get_rng_state(self.device_)
-        stages = self._stages()
+        stages = self.stages()
         return {
             **self._state_header(),
             "stage": stages[self.stage_index_][0] if stages else "",

@@ -355,17 +355,10 @@ def test_bad_shapes_and_views_are_rejected(windows):
     assert univariate.decision_function(windows[1][:, :, 0]).shape == (20,)
 
 
-def test_same_seed_same_scores_and_resume(windows):
-    X, X_test = windows
-    params = {"epochs": 3, **TINY}
-    reports, states = [], {}
-    first = AMSL(**params)
-    first.fit(X, seed=4, callbacks=[reports.append, lambda r: states.setdefault(r["iteration"], first.get_state())])
-    scores = first.decision_function(X_test)
-    np.testing.assert_array_equal(AMSL(**params).fit(X, seed=4).decision_function(X_test), scores)
-    assert not np.allclose(AMSL(**params).fit(X, seed=5).decision_function(X_test), scores)
-    resumed = AMSL(**params).fit(X, seed=4, state=states[1])
-    np.testing.assert_array_equal(resumed.decision_function(X_test), scores)
+def test_reports_carry_the_loss_terms(windows):
+    # same-seed scores and resume are checked for every method in test_contract.py
+    reports = []
+    AMSL(epochs=1, **TINY).fit(windows[0], seed=4, callbacks=[reports.append])
     assert {"loss", "mse", "sparsity", "ce"} <= set(reports[0])
     assert reports[0]["loss"] == pytest.approx(reports[0]["mse"] + 2e-4 * reports[0]["sparsity"] + reports[0]["ce"])
 
@@ -413,20 +406,3 @@ def test_beats_a_trivial_score_on_basic_motions():
     assert auc(split.y_test, trivial) < 0.6
     assert auc(split.y_test, scores) > 0.95
     assert metrics["f1_macro"] > 0.85 > threshold_metrics(split.y_test, trivial, np.percentile(trivial, 98))["f1_macro"]
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_gpu_fit(windows):
-    X, X_test = windows
-    # lambda1 = 0: the classifier's dropout masks (drawn per device) then leave the weights alone
-    params = {"epochs": 2, "lambda1": 0.0, **TINY}
-    cpu = AMSL(**params).fit(X, seed=2)
-    gpu = AMSL(**params).fit(X, seed=2, device="cuda")
-    assert gpu.device_ == "cuda" and next(gpu.networks_["amsl"].parameters()).is_cuda
-    # TF32 convolutions and cuDNN's non-deterministic backward: agreement up to ~1e-3
-    np.testing.assert_allclose(gpu.decision_function(X_test), cpu.decision_function(X_test), rtol=2e-2)
-    states = {}
-    gpu.fit(X, seed=2, device="cuda", callbacks=[lambda r: states.setdefault(r["iteration"], gpu.get_state())])
-    resumed = AMSL(**params).fit(X, seed=2, device="cuda", state=states[1])
-    np.testing.assert_allclose(resumed.decision_function(X_test), gpu.decision_function(X_test), rtol=2e-2)

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from adray.detectors import nn as knn
 from adray.detectors.amsl import AMSL
 from adray.detectors.amsl import detector as amsl_detector
 from adray.detectors.amsl.loss import amsl_loss, reconstruction_score
 from adray.detectors.amsl.network import AMSLNetwork, address
 from adray.detectors.amsl.reference import ReferenceNetwork, plain_address
+from adray.detectors.components import keras_like
 
 SMALL = {"global_slots": 50, "local_slots": 50, "filters": (8, 16, 16)}
 TINY = {"global_mem_dim": 20, "local_mem_dim": 20, "filter_size1": 4, "filter_size2": 8, "filter_size3": 8}
@@ -87,7 +87,7 @@ def test_training_follows_the_reference_trajectory():
     before = scores(plain)
     for net in (fast, plain):
         torch.manual_seed(3)
-        optimizer = knn.adam(list(net.parameters()), 3e-3)
+        optimizer = keras_like.adam(list(net.parameters()), 3e-3)
         net.train()
         for batch in views:
             optimizer.zero_grad()

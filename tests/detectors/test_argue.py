@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from adray.data import get_spec, load, make_split
-from adray.detectors import taps
 from adray.detectors.argue import ARGUE
 from adray.detectors.argue.loss import (
     alarm_loss,
@@ -20,6 +19,7 @@ from adray.detectors.argue.loss import (
     gate_loss,
 )
 from adray.detectors.argue.network import ClusteringAAE, critic, default_hidden_dims
+from adray.detectors.components import taps
 from adray.errors import AdrayError
 from adray.metrics import auc
 from adray.sweep.trial import prepare_arrays
@@ -56,7 +56,7 @@ def test_kdd_taps_skip_the_code_activation():
     d0, d1 = mae.decoders[0].dense0.weight, mae.decoders[1].dense0.weight
     assert not torch.equal(d0, d1)  # clone_model: fresh weights per decoder
     assert det.optimizers_["gate"].defaults["lr"] == 0.5 * det.optimizers_["alarm"].defaults["lr"] == 0.5e-4
-    assert ARGUE()._stages() == [("experts", 500), ("alarm", 500)]
+    assert ARGUE().stages() == [("experts", 500), ("alarm", 500)]
 
 
 def test_default_hidden_dims_resemble_the_published_dim_target():
@@ -175,7 +175,7 @@ def test_clustering_aae_shapes_and_capped_learning_rate(toy):
     det.fit(toy.X_train, y=np.zeros(len(toy.X_train)))
     assert {k: o.defaults["lr"] for k, o in det.optimizers_.items() if k in ("recon", "aae_encoder")} == \
         {"recon": 1e-5, "aae_encoder": 1e-5}
-    assert det.networks_["gate"].output.out_features == 4 and det._stages()[0] == ("clusters", 0)
+    assert det.networks_["gate"].output.out_features == 4 and det.stages()[0] == ("clusters", 0)
 
 
 def test_a4rgue_partitions_come_from_the_cluster_head(toy):
@@ -250,21 +250,9 @@ def test_bad_hyperparameters_are_rejected(toy):
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_gpu_fit_and_resume(toy_images):
-    n = len(toy_images.X_train)
-    kwargs = {"y": np.zeros(n, dtype=np.int64), "subclass": np.arange(n) % 2}
-    params = {**ARGUE.smoke_params, "partitions": "clusters"}
-    det = ARGUE(**params).fit(toy_images.X_train, **kwargs, seed=4, device="cuda")
-    assert det.device_ == "cuda" and next(det.networks_["alarm"].parameters()).is_cuda
-    assert auc(toy_images.y_test, det.decision_function(toy_images.X_test)) > 0.8
-    states = {}
-    gpu = ARGUE(**params)
-    gpu.fit(toy_images.X_train, **kwargs, seed=4, device="cuda",
-            callbacks=[lambda r: states.setdefault(r["iteration"], gpu.get_state())])
-    resumed = ARGUE(**params).fit(toy_images.X_train, **kwargs, seed=4, device="cuda", state=states[4])
-    np.testing.assert_allclose(resumed.decision_function(toy_images.X_test),
-                               gpu.decision_function(toy_images.X_test), rtol=1e-5)
-    X = np.random.default_rng(0).random((32, 28, 28), dtype=np.float32)  # conv MAE + conv AAE on the GPU
+def test_conv_mae_and_conv_aae_train_on_the_gpu():
+    # the toys take the dense networks; test_contract.py checks fit, scores and resume on the GPU for every method
+    X = np.random.default_rng(0).random((32, 28, 28), dtype=np.float32)
     conv = ARGUE(expert_epochs=1, alarm_epochs=1, cluster_epochs=1, alarm_dims=(8,), batch_size=16,
                  partitions="clusters", n_clusters=2).fit(X, y=np.zeros(32), device="cuda")
     assert conv.architecture_ == "conv" and conv.decision_function(X).shape == (32,)

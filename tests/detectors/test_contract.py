@@ -13,6 +13,7 @@ from sklearn.base import clone
 
 from adray import detectors
 from adray.detectors import NotFittedError
+from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError, UnknownNameError
 from adray.metrics import auc
 
@@ -37,6 +38,27 @@ LEARN_PARAMS: dict[str, dict] = {
 SEPARATES_DURING_TRAINING = {"gandi"}
 
 NAMES = detectors.names()
+TORCH_NAMES = [name for name in NAMES if issubclass(detectors.get(name), TorchDetector)]
+NEEDS_CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+# The GPU resume check fits with these, so that every network of the method runs (and is checkpointed) on the GPU.
+GPU_PARAMS: dict[str, dict] = {"a3": {"anomaly_net": "vae"}}
+# Settings under which a GPU fit must reproduce the CPU fit of the same seed (hyperparameters on top of the defaults).
+# Dropout off (AE, Deep-SVDD) and AMSL's classifier weight 0: CPU and CUDA draw dropout masks from different
+# generators, everything else is drawn on the CPU for both. AMSL's TF32 convolutions agree to ~1e-3; GANDI
+# is compared after one step because float differences grow over GAN steps.
+GPU_MATCHES_CPU: dict[str, tuple[str, dict, int, float, float]] = {  # (toy, hyperparameters, seed, rtol, atol)
+    "ae": ("toy_images", {"epochs": 5, "batch_size": 32, "dropout": 0.0}, 4, 1e-3, 1e-5),
+    "deepsvdd": ("toy_images", {"pretrain_epochs": 2, "epochs": 3, "batch_size": 64, "dropout": 0.0}, 1, 1e-2, 1e-4),
+    "devnet": ("toy", {"epochs": 3, "steps_per_epoch": 5, "batch_size": 32}, 1, 1e-3, 1e-4),
+    "amsl": ("toy_images", {**detectors.get("amsl").smoke_params, "epochs": 2, "lambda1": 0.0}, 2, 2e-2, 0.0),
+    "gandi": ("toy", {"training_steps": 1, "steps_per_report": 1}, 4, 1e-4, 0.0),
+}
+# A GPU checkpoint must resume to the uninterrupted GPU fit's scores. On the tabular toy every network is dense
+# (cuBLAS is deterministic) except AMSL's convolutions, whose cuDNN backward is not: agreement up to ~1e-3.
+GPU_RESUME_RTOL: dict[str, float] = {"amsl": 2e-2}
+# Fitted tensors that stay on the CPU by design: AMSL applies its per-view MinMax to numpy views.
+CPU_TENSORS: dict[str, set[str]] = {"amsl": {"view_low_", "view_span_"}}
 
 
 def make(name: str, **overrides):
@@ -90,6 +112,54 @@ def test_fit_returns_self_and_scores_separate_the_toy(name, data, request):
             assert reports[-1]["val_auc"] == aucs[-1]  # the last report scored the fitted model
             aucs[-1] = max(r["val_auc"] for r in reports)
     assert np.median(aucs) > SEPARATION_BAR, aucs
+
+
+@pytest.mark.gpu
+@NEEDS_CUDA
+@pytest.mark.parametrize("name", TORCH_NAMES)
+@pytest.mark.parametrize("data", ["toy", "toy_images"])
+def test_gpu_fit_separates_the_toy_resumes_and_matches_the_cpu(name, data, request):
+    toy = request.getfixturevalue(data)
+
+    def fit_on_gpu(det, seed, **kwargs):
+        det.fit(toy.X_train, **fit_kwargs(name, toy), seed=seed, device="cuda", **kwargs)
+        assert det.device_ == "cuda"
+        on_cpu = [key for key, tensor in _fitted_tensors(det) if not tensor.is_cuda]
+        assert set(on_cpu) <= CPU_TENSORS.get(name, set()), on_cpu
+        return det
+
+    during_training = name in SEPARATES_DURING_TRAINING
+    aucs = []
+    for seed in SEEDS:  # as test_fit_returns_self_and_scores_separate_the_toy, on the GPU
+        reports = []
+        val = {"X_val": toy.X_test, "y_val": toy.y_test, "callbacks": [reports.append]} if during_training else {}
+        scores = fit_on_gpu(make(name, **LEARN_PARAMS.get(name, {})), seed, **val).decision_function(toy.X_test)
+        assert scores.dtype == np.float64 and scores.shape == (len(toy.X_test),) and np.isfinite(scores).all()
+        aucs.append(max(r["val_auc"] for r in reports) if during_training else auc(toy.y_test, scores))
+    assert np.median(aucs) > SEPARATION_BAR, aucs
+
+    if data == "toy":
+        states, full = {}, make(name, **GPU_PARAMS.get(name, {}))
+        fit_on_gpu(full, SEEDS[0], callbacks=[lambda r: states.setdefault(r["iteration"], full.get_state())])
+        resumed = fit_on_gpu(make(name, **GPU_PARAMS.get(name, {})), SEEDS[0], state=states[max(1, max(states) // 2)])
+        np.testing.assert_allclose(resumed.decision_function(toy.X_test), full.decision_function(toy.X_test),
+                                   rtol=GPU_RESUME_RTOL.get(name, 1e-5))
+    if GPU_MATCHES_CPU.get(name, ("",))[0] == data:
+        _, overrides, seed, rtol, atol = GPU_MATCHES_CPU[name]
+        cpu, gpu = (detectors.build(name, **overrides).fit(toy.X_train, **fit_kwargs(name, toy), seed=seed,
+                                                           device=device) for device in ("cpu", "cuda"))
+        np.testing.assert_allclose(gpu.decision_function(toy.X_test), cpu.decision_function(toy.X_test),
+                                   rtol=rtol, atol=atol)
+
+
+def _fitted_tensors(det) -> list[tuple[str, torch.Tensor]]:
+    """(name, tensor) for every parameter and buffer of the networks and every fitted tensor attribute."""
+    found = [(f"{net_name}.{key}", t) for net_name, net in det.networks_.items()
+             for key, t in [*net.named_parameters(), *net.named_buffers()]]
+    for key, value in vars(det).items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        found += [(key, t) for t in values if isinstance(t, torch.Tensor)]
+    return found
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -106,20 +106,3 @@ def test_beats_chance_clearly_on_breast_cancer():
     det = DAGMM(comp_hiddens=(60, 30, 10), est_hiddens=(10, 4), epochs=50, batch_size=64,
                 learning_rate=1e-3).fit(X, seed=110)
     assert auc(y_test, det.decision_function(X_test)) > 0.85
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_gpu_fit(toy):
-    det = DAGMM(**DAGMM.smoke_params).fit(toy.X_train, seed=3, device="cuda")
-    assert det.device_ == "cuda" and det.gmm_sigma_.is_cuda
-    assert auc(toy.y_test, det.decision_function(toy.X_test)) > 0.8
-
-
-def test_resume_from_a_mid_training_state_gives_the_same_scores(toy_images):
-    states = {}
-    full = DAGMM(**DAGMM.smoke_params)
-    full.fit(toy_images.X_train, seed=6, callbacks=[lambda r: states.setdefault(r["iteration"], full.get_state())])
-    k = max(states) // 2 + 1  # mid-training
-    resumed = DAGMM(**DAGMM.smoke_params).fit(toy_images.X_train, seed=6, state=states[k])
-    np.testing.assert_array_equal(resumed.decision_function(toy_images.X_test), full.decision_function(toy_images.X_test))

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from adray.data import get_spec, load, make_split
+from adray.detectors.components.svdd import center, sad_loss
 from adray.detectors.deepsad import DeepSAD
-from adray.detectors.svdd_common import center, sad_loss
 from adray.metrics import auc
 from adray.sweep.trial import prepare_arrays
 
@@ -39,7 +39,7 @@ def test_centre_and_pretraining_use_the_rows_labelled_normal(toy):
     with torch.no_grad():
         z = det.networks_["phi"](torch.from_numpy(X[20:]))
     torch.testing.assert_close(det.c_, center(z))
-    data = det._stage_data("train", X, y, None)
+    data = det.stage_data("train", X, y, None)
     np.testing.assert_array_equal(data[1], np.r_[-np.ones(20), np.ones(len(X) - 20)].astype(np.float32))
 
 
@@ -79,13 +79,3 @@ def test_resume_in_the_middle_of_the_sad_stage(toy):
     det.fit(toy.X_train, y, seed=1, callbacks=[lambda r: states.setdefault(r["iteration"], det.get_state())])
     resumed = DeepSAD(**params).fit(toy.X_train, y, seed=1, state=states[2])
     np.testing.assert_array_equal(resumed.decision_function(toy.X_test), full.decision_function(toy.X_test))
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_gpu_fit(toy):
-    y = np.zeros(len(toy.X_train), dtype=np.int64)
-    y[:8] = 1
-    det = DeepSAD(pretrain_epochs=2, epochs=2, batch_size=64).fit(toy.X_train, y, device="cuda")
-    assert det.device_ == "cuda" and det.c_.is_cuda
-    assert np.isfinite(det.decision_function(toy.X_test)).all()

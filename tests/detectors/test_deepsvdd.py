@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from adray.data import get_spec, load, make_split
-from adray.detectors.deepsvdd import DeepSVDD
-from adray.detectors.svdd_common import (
+from adray.detectors.components.svdd import (
     ConvSVDDAutoEncoder,
     DenseSVDDAutoEncoder,
     MLPSVDDAutoEncoder,
@@ -14,6 +13,7 @@ from adray.detectors.svdd_common import (
     is_conv_shape,
     svdd_loss,
 )
+from adray.detectors.deepsvdd import DeepSVDD
 from adray.errors import AdrayError
 from adray.metrics import auc
 from adray.sweep.trial import prepare_arrays
@@ -162,17 +162,6 @@ def test_training_reduces_the_loss_and_beats_chance_on_breast_cancer():
         assert len(reports) == 60 and svdd[-1]["loss"] < svdd[0]["loss"]
         aucs.append(auc(y_test, det.decision_function(X_test)))
     assert np.median(aucs) > 0.8, aucs
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_gpu_fit(toy_images):
-    params = {"pretrain_epochs": 2, "epochs": 3, "batch_size": 64, "dropout": 0.0}
-    cpu = DeepSVDD(**params).fit(toy_images.X_train, seed=1)
-    gpu = DeepSVDD(**params).fit(toy_images.X_train, seed=1, device="cuda")
-    assert gpu.device_ == "cuda" and gpu.c_.is_cuda
-    np.testing.assert_allclose(gpu.decision_function(toy_images.X_test), cpu.decision_function(toy_images.X_test),
-                               rtol=1e-2, atol=1e-4)
 
 
 def test_seeds_architecture_is_the_papers_pair_conv_for_images_dense_otherwise(toy, toy_images):

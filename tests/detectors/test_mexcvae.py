@@ -86,20 +86,3 @@ def test_beats_chance_clearly_on_breast_cancer():
     X, X_test, y_test = breast_cancer()
     det = MExCVAE(epochs=20, batch_size=32, learning_rate=1e-3).fit(X, seed=110)
     assert auc(y_test, det.decision_function(X_test)) > 0.85
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_gpu_fit(toy):
-    det = MExCVAE(**MExCVAE.smoke_params).fit(toy.X_train, seed=3, device="cuda")
-    assert det.device_ == "cuda" and next(det.networks_["mex"].parameters()).is_cuda
-    assert auc(toy.y_test, det.decision_function(toy.X_test)) > 0.8
-
-
-def test_resume_from_a_mid_training_state_gives_the_same_scores(toy_images):
-    states = {}
-    full = MExCVAE(**MExCVAE.smoke_params)
-    full.fit(toy_images.X_train, seed=6, callbacks=[lambda r: states.setdefault(r["iteration"], full.get_state())])
-    k = max(states) // 2 + 1  # mid-training
-    resumed = MExCVAE(**MExCVAE.smoke_params).fit(toy_images.X_train, seed=6, state=states[k])
-    np.testing.assert_array_equal(resumed.decision_function(toy_images.X_test), full.decision_function(toy_images.X_test))

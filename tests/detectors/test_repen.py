@@ -49,9 +49,9 @@ def test_triplets_follow_the_candidates(toy):
     seen = []
 
     class Spy(REPEN):
-        def _train_step(self, stage, batch):
+        def train_step(self, stage, batch):
             seen.append([np.rint(b[:, 0].numpy() * len(X)).astype(int) for b in batch])
-            return super()._train_step(stage, batch)
+            return super().train_step(stage, batch)
 
     det = Spy(epochs=2, steps_per_epoch=4, batch_size=32).fit(X, seed=1)
     inliers, outliers = split_candidates(
@@ -82,11 +82,3 @@ def test_beats_chance_on_breast_cancer():
     assert len(reports) == 10 and reports[-1]["loss"] < reports[0]["loss"]
     assert auc(y_test, det.decision_function(X_test)) > 0.85
     assert det.transform(X_test).shape == (len(X_test), 20)
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_gpu_fit(toy):
-    det = REPEN(epochs=2).fit(toy.X_train, device="cuda")
-    assert det.device_ == "cuda" and det.references_.is_cuda
-    assert auc(toy.y_test, det.decision_function(toy.X_test)) > 0.8

@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
-from adray.detectors import taps
+from adray.detectors.components import keras_like, taps
 
 
 def test_only_separate_activation_layers_are_tapped():
@@ -16,10 +15,10 @@ def test_only_separate_activation_layers_are_tapped():
 
 
 def test_forward_taps_walks_nested_sequentials_in_order():
-    inner = nn.Sequential(OrderedDict([("dense0", knn.dense(3, 2)), ("act0", nn.ReLU())]))
+    inner = nn.Sequential(OrderedDict([("dense0", keras_like.dense(3, 2)), ("act0", nn.ReLU())]))
     net = nn.Sequential(OrderedDict([
-        ("dense0", knn.dense(4, 3)), ("act0", nn.LeakyReLU(0.01)), ("inner", inner),
-        ("code", knn.dense(2, 5)), ("code_act", nn.ReLU()),
+        ("dense0", keras_like.dense(4, 3)), ("act0", nn.LeakyReLU(0.01)), ("inner", inner),
+        ("code", keras_like.dense(2, 5)), ("code_act", nn.ReLU()),
     ]))
     x = torch.randn(7, 4)
     out, tapped = taps.forward_taps(net, x)
@@ -28,11 +27,11 @@ def test_forward_taps_walks_nested_sequentials_in_order():
     assert torch.equal(tapped[0], nn.functional.leaky_relu(net.dense0(x), 0.01))
     out, flat = taps.tap_vector(net, x)
     assert flat.shape == (7, 5) and taps.tap_size(net, (4,)) == 5
-    assert taps.tap_vector(nn.Sequential(knn.dense(4, 2)), x)[1].shape == (7, 0)
+    assert taps.tap_vector(nn.Sequential(keras_like.dense(4, 2)), x)[1].shape == (7, 0)
 
 
 def test_tap_size_restores_the_training_mode():
-    net = nn.Sequential(OrderedDict([("dense0", knn.dense(4, 3)), ("act0", nn.ReLU())])).train()
+    net = nn.Sequential(OrderedDict([("dense0", keras_like.dense(4, 3)), ("act0", nn.ReLU())])).train()
     assert taps.tap_size(net, (4,)) == 3 and net.training
 
 

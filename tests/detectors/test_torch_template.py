@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
+from adray.detectors.components import keras_like
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
-STARTED: list[str] = []  # _on_stage_start calls, in order (module level: __init__ must stay logic-free)
+STARTED: list[str] = []  # on_stage_start calls, in order (module level: __init__ must stay logic-free)
 
 
 class TwoStage(TorchDetector):
@@ -25,28 +25,28 @@ class TwoStage(TorchDetector):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
 
-    def _stages(self):
+    def stages(self):
         return [("target", self.target_epochs), ("alarm", self.alarm_epochs)]
 
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         d = int(np.prod(feature_shape))
-        target = nn.Sequential(knn.dense(d, 4), nn.ReLU(), nn.Dropout(0.2), knn.dense(4, d), nn.Sigmoid())
-        alarm = nn.Sequential(knn.dense(2 * d, 8), nn.ReLU(), nn.Dropout(0.2), knn.dense(8, 1), nn.Sigmoid())
+        target = nn.Sequential(keras_like.dense(d, 4), nn.ReLU(), nn.Dropout(0.2), keras_like.dense(4, d), nn.Sigmoid())
+        alarm = nn.Sequential(keras_like.dense(2 * d, 8), nn.ReLU(), nn.Dropout(0.2), keras_like.dense(8, 1), nn.Sigmoid())
         return {"target": target, "alarm": alarm}
 
-    def _make_optimizers(self):
-        return {name: knn.adam(net.parameters(), self.learning_rate) for name, net in self.networks_.items()}
+    def make_optimizers(self):
+        return {name: keras_like.adam(net.parameters(), self.learning_rate) for name, net in self.networks_.items()}
 
-    def _on_stage_start(self, stage):
+    def on_stage_start(self, stage):
         STARTED.append(stage)
         if stage == "alarm":
             self.networks_["target"].requires_grad_(False)
             self.centre_ = torch.rand(1, device=self.device_)  # a global-RNG draw: checkpointed via state_attrs
 
-    def _train_networks(self, stage):
+    def train_networks(self, stage):
         return [stage]
 
-    def _stage_data(self, stage, X, y, subclass):
+    def stage_data(self, stage, X, y, subclass):
         if stage == "alarm":  # a stage-start draw from stage_rng_: redrawn identically on resume
             X = X[np.sort(self.stage_rng_.choice(len(X), size=len(X) // 2, replace=False))]
         return (X,)
@@ -54,21 +54,21 @@ class TwoStage(TorchDetector):
     def _features(self, x):
         return torch.cat([x, self.networks_["target"](x)], dim=1)
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         x = batch[0].flatten(1)
         if stage == "target":
-            loss = knn.bce(self.networks_["target"](x), x)
-            self._optimize(loss, "target")
+            loss = keras_like.bce(self.networks_["target"](x), x)
+            self.optimize(loss, "target")
             return {"loss": loss}
         assert not self.networks_["target"].training and self.networks_["alarm"].training
         noise = torch.randn(x.shape, device=self.device_) + self.centre_
         p = self.networks_["alarm"](self._features(torch.cat([x, noise])))
         labels = torch.cat([torch.zeros(len(x), 1), torch.ones(len(x), 1)]).to(self.device_)
-        loss = knn.bce(p, labels)
-        self._optimize(loss, "alarm")
+        loss = keras_like.bce(p, labels)
+        self.optimize(loss, "alarm")
         return {"loss": loss, "noise_mean": noise.mean()}
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         return self.networks_["alarm"](self._features(batch_X.flatten(1))).squeeze(1)
 
 
@@ -79,6 +79,25 @@ def test_reports_stage_by_stage_with_extra_metrics(toy):
         ("target", 1, 1), ("target", 2, 2), ("alarm", 1, 3), ("alarm", 2, 4), ("alarm", 3, 5)]
     assert "noise_mean" not in reports[0] and isinstance(reports[-1]["noise_mean"], float)
     assert all("val_auc" in r for r in reports)
+
+
+def test_infer_runs_without_gradients_in_eval_mode_and_restores_the_modes(toy):
+    det = TwoStage().fit(toy.X_train)
+    det.networks_["alarm"].train()
+    seen = det.infer(lambda x: (len(x), torch.is_grad_enabled(), det.networks_["alarm"].training),
+                     det.batches(toy.X_test[:40]))
+    assert seen == [(16, False, False), (16, False, False), (8, False, False)]
+    assert det.networks_["alarm"].training and not det.networks_["target"].training
+
+
+def test_scores_follow_scoring_data_and_padding_past_the_rows_is_dropped(toy):
+    class Padded(TwoStage):
+        def scoring_data(self, X):
+            yield from self.batches(X)
+            yield self.as_tensor(np.array(X[:5]))  # e.g. a filled-up last minibatch: its scores are dropped
+
+    plain = TwoStage().fit(toy.X_train, seed=2).decision_function(toy.X_test)
+    np.testing.assert_array_equal(Padded().fit(toy.X_train, seed=2).decision_function(toy.X_test), plain)
 
 
 def test_frozen_network_does_not_change_in_a_later_stage(toy):

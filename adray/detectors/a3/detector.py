@@ -37,10 +37,9 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from adray.detectors import nn as knn
-from adray.detectors import taps
 from adray.detectors.a3.loss import alarm_loss, l1l2, shifted_l1l2, vae_loss
 from adray.detectors.a3.network import CONV_IMAGE_SIZE, VAE, conv_target, default_target_dims, dense_target
+from adray.detectors.components import keras_like, taps
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -133,7 +132,7 @@ class A3(TorchDetector):
         self.out_l2 = out_l2
 
     # ------------------------------------------------------------------ model
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         if self.anomaly_net not in ANOMALY_NETS:
             raise AdrayError(f"anomaly_net must be one of {ANOMALY_NETS}, got {self.anomaly_net!r}")
         if self.architecture not in ARCHITECTURES:
@@ -167,39 +166,39 @@ class A3(TorchDetector):
             networks["vae"] = VAE(n_inputs, tuple(self.vae_dims))
         return networks
 
-    def _make_optimizers(self):
+    def make_optimizers(self):
         opts = {
-            "target": knn.adam(self.networks_["target"].parameters(), self.target_learning_rate),
-            "alarm": knn.adam(self.networks_["alarm"].parameters(), self.learning_rate),
+            "target": keras_like.adam(self.networks_["target"].parameters(), self.target_learning_rate),
+            "alarm": keras_like.adam(self.networks_["alarm"].parameters(), self.learning_rate),
         }
         if "vae" in self.networks_:
-            opts["vae"] = knn.adam(self.networks_["vae"].parameters(), self.vae_learning_rate)
+            opts["vae"] = keras_like.adam(self.networks_["vae"].parameters(), self.vae_learning_rate)
         return opts
 
-    def _stages(self):
+    def stages(self):
         stages = [("target", int(self.target_epochs))]
         if self.anomaly_net == "vae":
             stages.append(("vae", int(self.vae_epochs)))
         return [*stages, ("alarm", int(self.alarm_epochs))]
 
-    def _train_networks(self, stage):
+    def train_networks(self, stage):
         return [stage]
 
-    def _on_stage_start(self, stage):
+    def on_stage_start(self, stage):
         # freeze what earlier stages trained (Keras `trainable = False`)
         frozen = {"target": (), "vae": ("target",), "alarm": ("target", "vae")}[stage]
         for name in frozen:
             if name in self.networks_:
                 self.networks_[name].requires_grad_(False)
 
-    def _stage_data(self, stage, X, y, subclass):
+    def stage_data(self, stage, X, y, subclass):
         y = np.zeros(len(X), dtype=np.float32) if y is None else y.astype(np.float32)
         if stage == "alarm":
             return X, y
         normal = X[y == 0]
         if len(normal) == 0:
             raise AdrayError("A3 trains its target on normal rows (y == 0), but every training row is labelled 1")
-        knn.require_unit_range(normal, "A3's target trains")
+        keras_like.require_unit_range(normal, "A3's target trains")
         return (normal,)
 
     # ------------------------------------------------------------------ forward pieces
@@ -217,19 +216,19 @@ class A3(TorchDetector):
         return taps.counter_examples(x, self.anomaly_net)
 
     # ------------------------------------------------------------------ training
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         if stage == "target":
             (x,) = batch
             inp = self._target_input(x)
-            loss = knn.bce(self.networks_["target"](inp), inp)
-            self._optimize(loss, "target")
+            loss = keras_like.bce(self.networks_["target"](inp), inp)
+            self.optimize(loss, "target")
             return {"loss": loss}
         if stage == "vae":
             (x,) = batch
             x = x.flatten(1)
             reconstruction, mean, log_var = self.networks_["vae"](x)
             loss = vae_loss(x, reconstruction, mean, log_var)
-            self._optimize(loss, "vae")
+            self.optimize(loss, "vae")
             return {"loss": loss}
         x, y = batch
         fake = self._counter_examples(x)
@@ -243,8 +242,8 @@ class A3(TorchDetector):
             loss = loss + sum(shifted_l1l2(p, self.out_l1, self.out_l2) for p in (p_real, p_fake))
         if self.in_l1 or self.in_l2:
             loss = loss + l1l2(alarm.dense0.parameters(), self.in_l1, self.in_l2)
-        self._optimize(loss, "alarm")
-        return {"loss": loss, "bce_real": knn.bce(p_real, y).detach()}
+        self.optimize(loss, "alarm")
+        return {"loss": loss, "bce_real": keras_like.bce(p_real, y).detach()}
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         return self.networks_["alarm"](self.activations(batch_X)).reshape(-1)

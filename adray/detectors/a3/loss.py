@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import torch
 
-from adray.detectors import nn as knn
+from adray.detectors.components import keras_like
 
 
 def alarm_loss(p_real: torch.Tensor, y: torch.Tensor, p_fake: torch.Tensor,
@@ -15,7 +15,7 @@ def alarm_loss(p_real: torch.Tensor, y: torch.Tensor, p_fake: torch.Tensor,
 
     One counter-example per real sample: ``p_fake`` has the batch's length.
     """
-    return knn.bce(p_real, y) + anomaly_loss_weight * knn.bce(p_fake, torch.ones_like(p_fake))
+    return keras_like.bce(p_real, y) + anomaly_loss_weight * keras_like.bce(p_fake, torch.ones_like(p_fake))
 
 
 def shifted_l1l2(output: torch.Tensor, l1: float = 0.0, l2: float = 0.0, shift: float = 1.0) -> torch.Tensor:
@@ -43,6 +43,6 @@ def vae_loss(x: torch.Tensor, reconstruction: torch.Tensor, mean: torch.Tensor,
     KL = −½ Σ (1 + log σ² − μ² − exp(log σ²)).
     """
     x, reconstruction = x.flatten(1), reconstruction.flatten(1)
-    bce = knn.bce(reconstruction, x, reduction="none")
+    bce = keras_like.bce(reconstruction, x, reduction="none")
     kl = -0.5 * (1.0 + log_var - mean.square() - log_var.exp()).sum(dim=1)
     return (bce.sum(dim=1) + kl).mean() + bce.mean()

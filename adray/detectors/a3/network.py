@@ -1,7 +1,7 @@
 """A3's networks (adray/detectors/a3/README.md): dense and convolutional target AEs and the anomaly VAE.
 
 Targets are ``nn.Sequential`` with separate activation layers named ``act<i>`` (tapped by
-:mod:`adray.detectors.taps`) and fused output activations named ``output_act`` (not tapped).
+:mod:`adray.detectors.components.taps`) and fused output activations named ``output_act`` (not tapped).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
+from adray.detectors.components import keras_like
 
 CONV_IMAGE_SIZE = 28  # the Keras-blog conv AE that A3 used is defined for 28x28 images
 WIDEN = 1.75  # first target layer / input size in the published targets (29->50, 121->200, 80->150)
@@ -39,10 +39,10 @@ def dense_target(n_inputs: int, dims: Sequence[int], dropout: float = 0.1) -> nn
     (175 for CreditCard [50,25,10,5], 725 for NSL-KDD, 560 for IDS).
     """
     dims = [int(d) for d in dims]
-    hidden = knn.dense_block(n_inputs, dims + dims[-2::-1])
+    hidden = keras_like.dense_block(n_inputs, dims + dims[-2::-1])
     layers: OrderedDict[str, nn.Module] = OrderedDict(hidden.named_children())
     layers["dropout"] = nn.Dropout(dropout)
-    layers["output"] = knn.dense(dims[0], n_inputs)
+    layers["output"] = keras_like.dense(dims[0], n_inputs)
     layers["output_act"] = nn.Sigmoid()
     return nn.Sequential(layers)
 
@@ -56,7 +56,7 @@ def conv_target(channels: int = 1, dropout: float = 0.1) -> nn.Sequential:
     pads at the end, which is PyTorch's ``ceil_mode=True`` for 2x2 windows (7 -> 4).
     """
     def conv(cin, cout, padding=1):
-        return knn.glorot_(nn.Conv2d(cin, cout, 3, padding=padding))
+        return keras_like.glorot_(nn.Conv2d(cin, cout, 3, padding=padding))
 
     layers = OrderedDict()
     for i, (cin, cout) in enumerate([(channels, 16), (16, 8), (8, 8)]):
@@ -86,13 +86,13 @@ class VAE(nn.Module):
     def __init__(self, n_inputs: int, dims: Sequence[int] = (800, 400, 100, 25), dropout: float = 0.1):
         super().__init__()
         *hidden, code = [int(d) for d in dims]
-        self.encoder = knn.dense_block(n_inputs, hidden)
+        self.encoder = keras_like.dense_block(n_inputs, hidden)
         width = hidden[-1] if hidden else n_inputs
-        self.mean = knn.dense(width, code)
-        self.log_var = knn.dense(width, code)
-        decoder = OrderedDict(knn.dense_block(code, hidden[::-1]).named_children())
+        self.mean = keras_like.dense(width, code)
+        self.log_var = keras_like.dense(width, code)
+        decoder = OrderedDict(keras_like.dense_block(code, hidden[::-1]).named_children())
         decoder["dropout"] = nn.Dropout(dropout)
-        decoder["output"] = knn.dense(hidden[0] if hidden else code, n_inputs)
+        decoder["output"] = keras_like.dense(hidden[0] if hidden else code, n_inputs)
         decoder["output_act"] = nn.Sigmoid()
         self.decoder = nn.Sequential(decoder)
 

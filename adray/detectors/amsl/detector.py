@@ -110,7 +110,7 @@ class AMSL(TorchDetector):
         self.learning_rate = learning_rate
 
     # ------------------------------------------------------------------ template hooks
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         if len(feature_shape) not in (1, 2):
             raise AdrayError(
                 f"AMSL takes multivariate time-series windows of shape (n, T, C) (or univariate (n, T)); "
@@ -132,41 +132,22 @@ class AMSL(TorchDetector):
             net = net.to(memory_format=torch.channels_last)
         return {"amsl": net}
 
-    def _stage_data(self, stage, X, y, subclass):
+    def stage_data(self, stage, X, y, subclass):
         views = make_views(self._windows(X), view_generators(self.stage_rng_), self.views_)
         scaler = ViewScaler.fit(views)
         self.view_low_ = torch.as_tensor(scaler.low)
         self.view_span_ = torch.as_tensor(scaler.span)
         return (scaler.transform(views),)
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         (views,) = batch
         out = self.networks_["amsl"](views)
         losses = amsl_loss(views, out, float(self.lambda1), float(self.lambda2))
-        self._optimize(losses["loss"])
+        self.optimize(losses["loss"])
         return losses
 
-    def _score(self, batch_views):
-        """Scores of already transformed and scaled views (n, R, T, C); :meth:`_decision` feeds it."""
-        out = self.networks_["amsl"](batch_views, classify=False)
-        return reconstruction_score(batch_views, out["reconstruction"])
-
-    def _decision(self, X: np.ndarray) -> np.ndarray:
-        """Per-sample scores of windows X (see :meth:`_scoring_views`)."""
-        net = self.networks_["amsl"].eval()
-        parts = []
-        with torch.no_grad():
-            for views in self._scoring_views(X):
-                parts.append(reconstruction_score(views, net(views, classify=False)["reconstruction"]).cpu())
-        return torch.cat(parts).to(torch.float64).numpy()
-
-    # ------------------------------------------------------------------ helpers
-    @staticmethod
-    def _windows(X: np.ndarray) -> np.ndarray:
-        return X[:, :, None] if X.ndim == 2 else X
-
-    def _scoring_views(self, X: np.ndarray):
-        """Scaled views of X on ``device_``, ``SCORE_CHUNK`` windows at a time.
+    def scoring_data(self, X: np.ndarray):
+        """Scaled views (n, R, T, C) of windows X on ``device_``, ``SCORE_CHUNK`` windows at a time.
 
         They come from a stream seeded by (seed, ``SCORE_STREAM``) and restarted on every call, so
         row i always gets the same views whatever the other rows and the chunking.
@@ -178,6 +159,16 @@ class AMSL(TorchDetector):
         for start in range(0, len(windows), chunk):
             views = scaler.transform(make_views(windows[start: start + chunk], generators, self.views_))
             yield torch.from_numpy(views).to(self.device_)
+
+    def score_batch(self, views):
+        """Per-window scores of one item of :meth:`scoring_data`: the summed 7-view reconstruction MSE."""
+        out = self.networks_["amsl"](views, classify=False)
+        return reconstruction_score(views, out["reconstruction"])
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _windows(X: np.ndarray) -> np.ndarray:
+        return X[:, :, None] if X.ndim == 2 else X
 
     @property
     def fusion_weights_(self) -> np.ndarray:
@@ -194,10 +185,8 @@ class AMSL(TorchDetector):
         """(views, reconstructions) of windows X, both (n, R, T, C) float32: what the score compares."""
         self._check_fitted()
         X = self._check_X(X, "X", feature_shape=self.feature_shape_)
-        net = self.networks_["amsl"].eval()
-        views, recons = [], []
-        with torch.no_grad():
-            for chunk in self._scoring_views(X):
-                views.append(chunk.cpu())
-                recons.append(net(chunk, classify=False)["reconstruction"].cpu())
+        net = self.networks_["amsl"]
+        pairs = self.infer(lambda views: (views.cpu(), net(views, classify=False)["reconstruction"].cpu()),
+                           self.scoring_data(X))
+        views, recons = zip(*pairs, strict=True)
         return torch.cat(views).numpy(), torch.cat(recons).numpy()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from adray.detectors import nn as knn
+from adray.detectors.components import keras_like
 
 
 def view_mse(views: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:
@@ -30,10 +30,11 @@ def reconstruction_score(views: torch.Tensor, reconstruction: torch.Tensor) -> t
 def keras_categorical_crossentropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Keras' ``categorical_crossentropy`` on softmax probabilities, per row.
 
-    Keras clips the probabilities to [1e-7, 1 - 1e-7] before the log (:mod:`adray.detectors.nn`), so a
-    probability below 1e-7 contributes -log(1e-7) and no gradient. ``target`` holds class indices.
+    Keras clips the probabilities to [1e-7, 1 - 1e-7] before the log
+    (:mod:`adray.detectors.components.keras_like`), so a probability below 1e-7 contributes
+    -log(1e-7) and no gradient. ``target`` holds class indices.
     """
-    probs = torch.softmax(logits, dim=-1).clamp(knn.KERAS_EPSILON, 1.0 - knn.KERAS_EPSILON)
+    probs = torch.softmax(logits, dim=-1).clamp(keras_like.KERAS_EPSILON, 1.0 - keras_like.KERAS_EPSILON)
     return -torch.log(probs.gather(-1, target.unsqueeze(-1)).squeeze(-1))
 
 

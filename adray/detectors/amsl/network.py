@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from adray.detectors import nn as knn
+from adray.detectors.components import keras_like
 
 KERNEL = 4  # every Conv2D / Conv2DTranspose is 4 x 4 (published code)
-FUSION_BN_EPS = knn.KERAS_BN_EPS  # the fusion's BatchNorm runs in inference mode: only eps matters
+FUSION_BN_EPS = keras_like.KERAS_BN_EPS  # the fusion's BatchNorm runs in inference mode: only eps matters
 
 
 def pad_amounts(length: int, multiple: int = 4) -> int:
@@ -113,7 +113,7 @@ class SameConvTranspose2d(nn.ConvTranspose2d):
 def decoder(in_channels: int, filters: tuple[int, int, int]) -> nn.Sequential:
     """One view's decoder: ConvT(f3) -> ConvT(f2, s2) -> ConvT(f1, s2) -> ConvT(1), relu/.../sigmoid."""
     f1, f2, f3 = filters
-    return knn.keras_init(nn.Sequential(
+    return keras_like.keras_init(nn.Sequential(
         SameConvTranspose2d(in_channels, f3, 1), nn.ReLU(),
         SameConvTranspose2d(f3, f2, 2), nn.ReLU(),
         SameConvTranspose2d(f2, f1, 2), nn.ReLU(),
@@ -136,11 +136,11 @@ class AMSLNetwork(nn.Module):
         self.pad_t, self.pad_c = pad_amounts(length), pad_amounts(n_channels)
         height, width = (length + self.pad_t) // 4, (n_channels + self.pad_c) // 4
         self.code_shape = (f2, height, width)
-        self.encoder = knn.keras_init(nn.Sequential(
+        self.encoder = keras_like.keras_init(nn.Sequential(
             same_conv(1, f1), nn.ReLU(), nn.MaxPool2d(2),
             same_conv(f1, f2), nn.ReLU(), nn.MaxPool2d(2),
         ))
-        self.classifier = knn.keras_init(nn.Sequential(
+        self.classifier = keras_like.keras_init(nn.Sequential(
             same_conv(f2, 1), nn.Sigmoid(), nn.Flatten(),
             nn.Linear(height * width, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, n_views),
         ))  # softmax is applied in the loss

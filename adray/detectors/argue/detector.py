@@ -43,8 +43,6 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from adray.detectors import nn as knn
-from adray.detectors import taps
 from adray.detectors.argue.loss import (
     alarm_loss,
     combine,
@@ -66,6 +64,7 @@ from adray.detectors.argue.network import (
     dense_decoder,
     dense_encoder,
 )
+from adray.detectors.components import keras_like, taps
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -144,7 +143,7 @@ class ARGUE(TorchDetector):
         self.full_act = full_act
 
     # ------------------------------------------------------------------ model
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         if self.partitions not in PARTITIONS:
             raise AdrayError(f"partitions must be one of {PARTITIONS}, got {self.partitions!r}")
         if self.architecture not in ARCHITECTURES:
@@ -212,33 +211,33 @@ class ARGUE(TorchDetector):
     def fit_info(self) -> dict:
         return {"partitions": self.partitions_, "experts": self.n_experts_, "architecture": self.architecture_}
 
-    def _make_optimizers(self):
+    def make_optimizers(self):
         lr = float(self.learning_rate)
         mae = self.networks_["mae"]
         opts = {
-            "experts": knn.adam(mae.parameters(), lr),
-            "alarm": knn.adam(self.networks_["alarm"].parameters(), lr),
-            "gate": knn.adam(self.networks_["gate"].parameters(), float(self.gate_factor) * lr),
+            "experts": keras_like.adam(mae.parameters(), lr),
+            "alarm": keras_like.adam(self.networks_["alarm"].parameters(), lr),
+            "gate": keras_like.adam(self.networks_["gate"].parameters(), float(self.gate_factor) * lr),
         }
         if "aae" in self.networks_:
             aae_lr = min(lr, AAE_MAX_LR)
             aae = self.networks_["aae"]
-            opts["recon"] = knn.adam(aae.parameters(), aae_lr)
-            opts["critic_code"] = knn.adam(self.networks_["critic_code"].parameters(), aae_lr)
-            opts["critic_cluster"] = knn.adam(self.networks_["critic_cluster"].parameters(), aae_lr)
-            opts["aae_encoder"] = knn.adam(aae.encoder_parameters(), aae_lr)
+            opts["recon"] = keras_like.adam(aae.parameters(), aae_lr)
+            opts["critic_code"] = keras_like.adam(self.networks_["critic_code"].parameters(), aae_lr)
+            opts["critic_cluster"] = keras_like.adam(self.networks_["critic_cluster"].parameters(), aae_lr)
+            opts["aae_encoder"] = keras_like.adam(aae.encoder_parameters(), aae_lr)
         return opts
 
-    def _stages(self):
+    def stages(self):
         partitions = getattr(self, "partitions_", self.partitions)  # resolved once fit has seen the data
         stages = [("clusters", int(self.cluster_epochs))] if partitions == "clusters" else []
         return [*stages, ("experts", int(self.expert_epochs)), ("alarm", int(self.alarm_epochs))]
 
-    def _train_networks(self, stage):
+    def train_networks(self, stage):
         return {"clusters": ("aae", "critic_code", "critic_cluster"), "experts": ("mae",),
                 "alarm": ("alarm", "gate")}[stage]
 
-    def _on_stage_start(self, stage):
+    def on_stage_start(self, stage):
         if stage == "experts" and "aae" in self.networks_:
             for name in ("aae", "critic_code", "critic_cluster"):
                 self.networks_[name].requires_grad_(False)
@@ -260,27 +259,25 @@ class ARGUE(TorchDetector):
             if (part[normal] < 0).any():
                 raise AdrayError("ARGUE needs a normal sub-class (subclass >= 0) for every row with y == 0")
             return part
-        aae = self.networks_["aae"].eval()
+        aae = self.networks_["aae"]
         rows = np.flatnonzero(normal)
-        with torch.no_grad():
-            for start in range(0, len(rows), self.batch_size):
-                batch = self._as_tensor(np.array(X[rows[start: start + self.batch_size]]))
-                _, cluster = aae.encode(self._aae_input(batch))
-                part[rows[start: start + self.batch_size]] = cluster.flatten(1).argmax(1).cpu().numpy()
+        clusters = self.infer(lambda batch: aae.encode(self._aae_input(batch))[1].flatten(1).argmax(1).cpu(),
+                              self.batches(X[rows]))
+        part[rows] = torch.cat(clusters).numpy()
         return part
 
-    def _stage_data(self, stage, X, y, subclass):
+    def stage_data(self, stage, X, y, subclass):
         y = np.zeros(len(X), dtype=np.int64) if y is None else y
         normal = y == 0
         if not normal.any():
             raise AdrayError("ARGUE trains its experts on normal rows (y == 0), but every training row is labelled 1")
         if stage in ("clusters", "experts"):
-            knn.require_unit_range(X[normal], "ARGUE's autoencoders train")
+            keras_like.require_unit_range(X[normal], "ARGUE's autoencoders train")
         if stage == "clusters":
             return (X[normal],)
         partition = self._partition(X, subclass, normal)
         if stage == "experts":
-            self._stage_X = self._as_tensor(X)
+            self._stage_X = self.as_tensor(X)
             self.expert_rows_ = np.bincount(partition[normal], minlength=self.n_experts_)
             return (equalised_experts(partition, self.n_experts_, self.stage_rng_),)
         self.__dict__.pop("_stage_X", None)  # the experts' rows are no longer needed
@@ -303,22 +300,19 @@ class ARGUE(TorchDetector):
         """Gate outputs g(x) (n, n_experts_ + 1); the last column is the anomaly expert."""
         self._check_fitted()
         X = self._check_X(X, "X", feature_shape=self.feature_shape_)
-        for net in self.networks_.values():
-            net.eval()
-        parts = []
-        with torch.no_grad():
-            for start in range(0, len(X), self.batch_size):
-                x = self._as_tensor(np.array(X[start: start + self.batch_size]))
-                _, enc = self.networks_["mae"].encode(self._mae_input(x))
-                parts.append(self.networks_["gate"](enc).cpu())
-        return torch.cat(parts).numpy()
 
-    def _score(self, batch_X):
+        def gate(x: torch.Tensor) -> torch.Tensor:
+            _, enc = self.networks_["mae"].encode(self._mae_input(x))
+            return self.networks_["gate"](enc).cpu()
+
+        return torch.cat(self.infer(gate, self.batches(X))).numpy()
+
+    def score_batch(self, batch_X):
         enc, inputs = self._activations(batch_X)
         return combine(self.networks_["gate"](enc), self._alarm(inputs))
 
     # ------------------------------------------------------------------ training
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         if stage == "clusters":
             return self._aae_step(batch[0])
         if stage == "experts":
@@ -333,11 +327,11 @@ class ARGUE(TorchDetector):
             g = gate(enc)
         score = combine(g, self._alarm(inputs))
         loss_alarm = alarm_loss(score[:b], y, score[b:])
-        self._optimize(loss_alarm, "alarm")
+        self.optimize(loss_alarm, "alarm")
         # 2) gate update at gate_factor·lr; noise targets the anomaly expert
         g = gate(enc)
         loss_gate = gate_loss(g[:b], labels, g[b:])
-        self._optimize(loss_gate, "gate")
+        self.optimize(loss_gate, "gate")
         return {"loss": loss_alarm + loss_gate, "alarm_loss": loss_alarm, "gate_loss": loss_gate}
 
     def _experts_step(self, index: torch.Tensor):
@@ -348,7 +342,7 @@ class ARGUE(TorchDetector):
         codes = codes.split([len(x) for x in xs])
         recons = [mae.decode(code, i)[0] for code, i in zip(codes, active, strict=True)]
         loss = expert_loss(recons, xs)
-        self._optimize(loss, "experts")
+        self.optimize(loss, "experts")
         return {"loss": loss}
 
     def _clipped_step(self, loss: torch.Tensor, optimizer: str) -> None:
@@ -363,8 +357,8 @@ class ARGUE(TorchDetector):
         aae, c_code, c_cluster = (self.networks_[k] for k in ("aae", "critic_code", "critic_cluster"))
         x = self._aae_input(x)
         # 1) reconstruction (encoder + decoder)
-        recon_loss = knn.bce(aae(x).flatten(1), x.flatten(1))
-        self._optimize(recon_loss, "recon")
+        recon_loss = keras_like.bce(aae(x).flatten(1), x.flatten(1))
+        self.optimize(recon_loss, "recon")
         # 2) critics: real = N(0, I) codes and random one-hot clusters; encoder in inference mode
         aae.eval()
         with torch.no_grad():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from adray.detectors import nn as knn
+from adray.detectors.components import keras_like
 
 
 def combine(gate: torch.Tensor, alarms: torch.Tensor) -> torch.Tensor:
@@ -20,13 +20,13 @@ def cce(probabilities: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     Rows are renormalised, clipped to [1e-7, 1 − 1e-7], then −log p[target], averaged over the batch.
     """
     p = probabilities / probabilities.sum(dim=1, keepdim=True)
-    p = p.clamp(knn.KERAS_EPSILON, 1.0 - knn.KERAS_EPSILON)
+    p = p.clamp(keras_like.KERAS_EPSILON, 1.0 - keras_like.KERAS_EPSILON)
     return -torch.log(p.gather(1, target.reshape(-1, 1).long())).mean()
 
 
 def alarm_loss(score_real: torch.Tensor, y: torch.Tensor, score_noise: torch.Tensor) -> torch.Tensor:
     """L_alarm = BCE(y, score(x)) + BCE(1, score(x_noise)) (the training step's alarm update)."""
-    return knn.bce(score_real, y) + knn.bce(score_noise, torch.ones_like(score_noise))
+    return keras_like.bce(score_real, y) + keras_like.bce(score_noise, torch.ones_like(score_noise))
 
 
 def gate_loss(gate_real: torch.Tensor, labels: torch.Tensor, gate_noise: torch.Tensor) -> torch.Tensor:
@@ -37,7 +37,7 @@ def gate_loss(gate_real: torch.Tensor, labels: torch.Tensor, gate_noise: torch.T
 
 def expert_loss(reconstructions: list[torch.Tensor], inputs: list[torch.Tensor]) -> torch.Tensor:
     """Σ_experts mean-BCE(x_i, x̂_i) with equal weights (Keras multi-output fit)."""
-    return sum(knn.bce(r.flatten(1), x.flatten(1)) for r, x in zip(reconstructions, inputs, strict=True))
+    return sum(keras_like.bce(r.flatten(1), x.flatten(1)) for r, x in zip(reconstructions, inputs, strict=True))
 
 
 def critic_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """ARGUE's networks (adray/detectors/argue/README.md): the multi-decoder autoencoder and A4RGUE's clustering AAE.
 
-Separate activation layers are named ``act<i>`` and tapped (:mod:`adray.detectors.taps`); the dense
+Separate activation layers are named ``act<i>`` and tapped (:mod:`adray.detectors.components.taps`); the dense
 code's ReLU is fused into its Dense in the original, so it is named ``code_act`` and not tapped.
 """
 
@@ -13,8 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
-from adray.detectors import taps
+from adray.detectors.components import keras_like, taps
 
 CONV_SIZES = (28, 32)  # the published conv MAE (valid last conv for 28 px, same for 32 px)
 AAE_CONV_SIZE = 28  # the published conv clustering AAE maps 28 px to a 1x1 code
@@ -38,14 +37,14 @@ def default_hidden_dims(n_inputs: int) -> tuple[int, ...]:
 
 
 def _conv(cin: int, cout: int, padding: int = 1, stride: int = 1) -> nn.Conv2d:
-    return knn.glorot_(nn.Conv2d(cin, cout, 3, stride=stride, padding=padding))
+    return keras_like.glorot_(nn.Conv2d(cin, cout, 3, stride=stride, padding=padding))
 
 
 def dense_encoder(n_inputs: int, dims: Sequence[int], dropout: float) -> nn.Sequential:
     """[Dense(d) -> act -> Dropout] for dims[:-1], then Dense(dims[-1]) with a fused (untapped) ReLU."""
     *hidden, code = [int(d) for d in dims]
-    layers = OrderedDict(knn.dense_block(n_inputs, hidden, dropout=dropout).named_children())
-    layers["code"] = knn.dense(hidden[-1] if hidden else n_inputs, code)
+    layers = OrderedDict(keras_like.dense_block(n_inputs, hidden, dropout=dropout).named_children())
+    layers["code"] = keras_like.dense(hidden[-1] if hidden else n_inputs, code)
     layers["code_act"] = nn.ReLU()
     return nn.Sequential(layers)
 
@@ -53,8 +52,8 @@ def dense_encoder(n_inputs: int, dims: Sequence[int], dropout: float) -> nn.Sequ
 def dense_decoder(n_inputs: int, dims: Sequence[int], dropout: float) -> nn.Sequential:
     """[Dense(d) -> act -> Dropout] for reversed(dims[:-1]), then Dense(D, sigmoid)."""
     *hidden, code = [int(d) for d in dims]
-    layers = OrderedDict(knn.dense_block(code, hidden[::-1], dropout=dropout).named_children())
-    layers["output"] = knn.dense(hidden[0] if hidden else code, n_inputs)
+    layers = OrderedDict(keras_like.dense_block(code, hidden[::-1], dropout=dropout).named_children())
+    layers["output"] = keras_like.dense(hidden[0] if hidden else code, n_inputs)
     layers["output_act"] = nn.Sigmoid()
     return nn.Sequential(layers)
 
@@ -131,14 +130,14 @@ class ClusteringAAE(nn.Module):
             cin = conv_channels
             for i, cout in enumerate((16, 32, 64)):
                 trunk[f"conv{i}"] = _conv(cin, cout, stride=2)
-                trunk[f"bn{i}"] = knn.batch_norm(cout, dims=2)
+                trunk[f"bn{i}"] = keras_like.batch_norm(cout, dims=2)
                 trunk[f"act{i}"] = nn.LeakyReLU(LEAKY_SLOPE)
                 cin = cout
             self.code = _conv(64, code_dim, padding=0, stride=2)
             self.cluster = _conv(64, n_clusters, padding=0, stride=2)
 
             def convt(ci, co, padding):
-                return knn.glorot_(nn.ConvTranspose2d(ci, co, 4, stride=2, padding=padding))
+                return keras_like.glorot_(nn.ConvTranspose2d(ci, co, 4, stride=2, padding=padding))
 
             self.decoder = nn.Sequential(OrderedDict([
                 ("convt0", convt(code_dim + n_clusters, 64, 1)), ("relu0", nn.ReLU()),
@@ -149,15 +148,15 @@ class ClusteringAAE(nn.Module):
         else:
             width = n_inputs
             for i, d in enumerate(int(d) for d in dims[:-1]):
-                trunk[f"dense{i}"] = knn.dense(width, d)
-                trunk[f"bn{i}"] = knn.batch_norm(d)
+                trunk[f"dense{i}"] = keras_like.dense(width, d)
+                trunk[f"bn{i}"] = keras_like.batch_norm(d)
                 trunk[f"act{i}"] = nn.LeakyReLU(LEAKY_SLOPE)
                 width = d
-            self.code = knn.dense(width, code_dim)
-            self.cluster = knn.dense(width, n_clusters)
+            self.code = keras_like.dense(width, code_dim)
+            self.cluster = keras_like.dense(width, n_clusters)
             hidden = [int(d) for d in dims[:-1]][::-1]
-            decoder = OrderedDict(knn.dense_block(code_dim + n_clusters, hidden).named_children())
-            decoder["output"] = knn.dense(hidden[-1] if hidden else code_dim + n_clusters, n_inputs)
+            decoder = OrderedDict(keras_like.dense_block(code_dim + n_clusters, hidden).named_children())
+            decoder["output"] = keras_like.dense(hidden[-1] if hidden else code_dim + n_clusters, n_inputs)
             decoder["output_act"] = nn.Sigmoid()
             self.decoder = nn.Sequential(decoder)
         self.trunk = nn.Sequential(trunk)
@@ -177,6 +176,6 @@ class ClusteringAAE(nn.Module):
 
 def critic(n_inputs: int) -> nn.Sequential:
     """WGAN-style critic: Dense 40-30-20-10-5 with ReLU, then Dense(1) linear."""
-    layers = OrderedDict(knn.dense_block(n_inputs, CRITIC_DIMS).named_children())
-    layers["output"] = knn.dense(CRITIC_DIMS[-1], 1)
+    layers = OrderedDict(keras_like.dense_block(n_inputs, CRITIC_DIMS).named_children())
+    layers["output"] = keras_like.dense(CRITIC_DIMS[-1], 1)
     return nn.Sequential(layers)

@@ -121,28 +121,28 @@ class GANDI(TorchDetector):
         self.score_batch_size = score_batch_size
 
     # ------------------------------------------------------------------ template hooks
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         self._check_params()
         n_features = int(np.prod(feature_shape))
         self.noise_dim_ = n_features if self.noise_dim is None else int(self.noise_dim)
         return {"g": Generator(self.noise_dim_, n_features, int(self.g_arch)),
                 "d": Discriminator(n_features, minibatch_discrimination=int(self.minibatch) > 1)}
 
-    def _make_optimizers(self):
+    def make_optimizers(self):
         return {name: torch.optim.Adam(self.networks_[name].parameters(), lr=self.learning_rate, foreach=True,
                                        **TF1_ADAM)
                 for name in ("d", "g")}
 
-    def _stages(self):
+    def stages(self):
         return [("train", math.ceil(int(self.training_steps) / int(self.steps_per_report)))]
 
-    def _on_stage_start(self, stage):
+    def on_stage_start(self, stage):
         self.d_steps_, self.g_steps_ = 0, 0
 
-    def _stage_data(self, stage, X, y, subclass):
+    def stage_data(self, stage, X, y, subclass):
         return (X.reshape(len(X), -1),)  # a view: X stays untouched
 
-    def _run_epoch(self, stage, data):
+    def run_epoch(self, stage, data):
         """``steps_per_report`` training steps (fewer in the last block); returns the block's means."""
         (X,) = data
         gen, disc = self.networks_["g"], self.networks_["d"]
@@ -159,34 +159,35 @@ class GANDI(TorchDetector):
                     fake = gen(self._noise(batch))
                 real_logit, fake_logit = disc(torch.stack([x, fake]))  # two separate minibatches, one pass
                 loss_d = discriminator_loss(real_logit, fake_logit, self.d_loss)
-                self._optimize(loss_d, "d")
+                self.optimize(loss_d, "d")
                 self.d_steps_ += 1
                 sum_d = sum_d + loss_d.detach()
             loss_g = generator_loss(disc(gen(self._noise(batch))), self.g_loss)
-            self._optimize(loss_g, "g")
+            self.optimize(loss_g, "g")
             self.g_steps_ += 1
             sum_g = sum_g + loss_g.detach()
         loss_d = float(sum_d) / (steps * ratio)
         return {"loss": loss_d, "loss_d": loss_d, "loss_g": float(sum_g) / steps,
                 "step": float(self.g_steps_), "d_steps": float(self.d_steps_)}
 
-    def _score(self, batch_X):
-        """(m, b, d) stacked minibatches (or (b, d)) -> (m, b) anomaly scores 1 - D(x), float64."""
-        return torch.sigmoid(-self.networks_["d"](batch_X).double())
+    def scoring_data(self, X):
+        """X's rows cut, in order, into scoring minibatches of ``score_batch_size`` rows, stacked (m, size, d).
 
-    def _decision(self, X):
+        The last minibatch is filled up with rows from the start of X (their scores are dropped);
+        up to ``SCORE_CHUNK_ROWS`` rows go through D at once.
+        """
         n = len(X)
         flat = np.asarray(X).reshape(n, -1)
         size = int(self.score_batch_size or self.minibatch) if int(self.minibatch) > 1 else 1
         order = np.arange(math.ceil(n / size) * size) % n  # the last minibatch is filled from X's start
         per_chunk = max(1, SCORE_CHUNK_ROWS // size) * size
-        self.networks_["d"].eval()
-        parts = []
-        with torch.no_grad():
-            for start in range(0, len(order), per_chunk):
-                chunk = torch.from_numpy(flat[order[start: start + per_chunk]])  # fancy indexing: a copy
-                parts.append(self._score(chunk.to(self.device_).reshape(-1, size, flat.shape[1])).reshape(-1))
-        return torch.cat(parts)[:n].cpu().numpy()
+        for start in range(0, len(order), per_chunk):
+            chunk = torch.from_numpy(flat[order[start: start + per_chunk]])  # fancy indexing: a copy
+            yield chunk.to(self.device_).reshape(-1, size, flat.shape[1])
+
+    def score_batch(self, batch):
+        """(m, b, d) stacked minibatches (or (b, d)) -> (m, b) anomaly scores 1 - D(x), float64."""
+        return torch.sigmoid(-self.networks_["d"](batch).double())
 
     # ------------------------------------------------------------------ helpers
     def _noise(self, batch: int) -> torch.Tensor:

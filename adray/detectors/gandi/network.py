@@ -19,7 +19,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
+from adray.detectors.components import keras_like
 
 GENERATOR_ARCHS: dict[int, tuple[int, ...]] = {1: (5,), 2: (10, 10, 5), 3: (25, 25, 20, 10)}  # the original's
 D_HIDDEN = 5  # h1 and the no-minibatch h2 width (DiscriminatorNN.architecture_1)
@@ -33,8 +33,8 @@ class Generator(nn.Module):
         super().__init__()
         if arch not in GENERATOR_ARCHS:
             raise ValueError(f"generator architecture must be one of {sorted(GENERATOR_ARCHS)}, got {arch!r}")
-        self.hidden = knn.dense_block(n_noise, GENERATOR_ARCHS[arch], activation=nn.Softplus)
-        self.output = knn.dense(GENERATOR_ARCHS[arch][-1], n_out)
+        self.hidden = keras_like.dense_block(n_noise, GENERATOR_ARCHS[arch], activation=nn.Softplus)
+        self.output = keras_like.dense(GENERATOR_ARCHS[arch][-1], n_out)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.output(self.hidden(z))
@@ -57,7 +57,7 @@ class MinibatchDiscrimination(nn.Module):
     def __init__(self, in_features: int, n_kernels: int = N_KERNELS, kernel_dim: int = KERNEL_DIM):
         super().__init__()
         self.n_kernels, self.kernel_dim = n_kernels, kernel_dim
-        self.T = knn.dense(in_features, n_kernels * kernel_dim)
+        self.T = keras_like.dense(in_features, n_kernels * kernel_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = self.T(x).unflatten(-1, (self.n_kernels, self.kernel_dim))
@@ -70,15 +70,15 @@ class Discriminator(nn.Module):
     def __init__(self, n_in: int, minibatch_discrimination: bool = True):
         super().__init__()
         layers: OrderedDict[str, nn.Module] = OrderedDict()
-        layers["hidden1"] = knn.dense(n_in, D_HIDDEN)
+        layers["hidden1"] = keras_like.dense(n_in, D_HIDDEN)
         layers["act1"] = nn.Tanh()
         if minibatch_discrimination:
             layers["minibatch"] = MinibatchDiscrimination(D_HIDDEN)
             width = D_HIDDEN + N_KERNELS
         else:
-            layers["hidden2"] = knn.dense(D_HIDDEN, D_HIDDEN)
+            layers["hidden2"] = keras_like.dense(D_HIDDEN, D_HIDDEN)
             width = D_HIDDEN
-        layers["output"] = knn.dense(width, 1)
+        layers["output"] = keras_like.dense(width, 1)
         self.layers = nn.Sequential(layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

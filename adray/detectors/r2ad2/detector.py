@@ -43,8 +43,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from adray.detectors import nn as knn
-from adray.detectors.ae import default_hidden_dims
+from adray.detectors.components import keras_like
+from adray.detectors.components.autoencoders import default_hidden_dims
 from adray.detectors.r2ad2.gradients import (
     GRAD_LAYERS,
     GRAD_TYPES,
@@ -76,7 +76,7 @@ class R2AD2(TorchDetector):
     target_dims : None = the rule below; an int = conv target with that code (28x28 or 32x32 images);
         a tuple = dense target widths down to the code (R2-AD2's tabular DIM_TARGET, e.g. (40, 20, 10)).
         Rule for None: images of 28 or 32 px -> conv with code 8; anything else -> dense
-        ``adray.detectors.ae.default_hidden_dims(D)``.
+        ``adray.detectors.components.autoencoders.default_hidden_dims(D)``.
     dropout : p_dropout 0.4 of the target and the alarm (published code).
     target_epochs : GAA-AE epochs before T_1 (10).
     n_targets : K snapshots, 1..4 (GAA-3 is the main method: 3).
@@ -171,7 +171,7 @@ class R2AD2(TorchDetector):
         if self.trivial_stddev is not None and self.trivial_stddev < 0:
             raise AdrayError(f"trivial_stddev must be >= 0 (0 = uniform noise) or None, got {self.trivial_stddev!r}")
 
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         self._check_params()
         self.target_dims_ = self._target_dims(feature_shape)
         target = make_target(feature_shape, self.target_dims_, float(self.dropout))
@@ -192,23 +192,23 @@ class R2AD2(TorchDetector):
         networks.update(norm=GradientNorm(self.n_gradients_, float(self.norm_momentum)), alarm=alarm)
         return networks
 
-    def _make_optimizers(self):
+    def make_optimizers(self):
         lr = self.learning_rate
-        return {name: knn.adam(self.networks_[name].parameters(), lr) for name in ("target", "alarm", "norm")}
+        return {name: keras_like.adam(self.networks_[name].parameters(), lr) for name in ("target", "alarm", "norm")}
 
     def _snapshots(self) -> list[torch.nn.Module]:
         return [self.networks_[f"snapshot{k}"] for k in range(1, int(self.n_targets) + 1)]
 
     # ------------------------------------------------------------------ stages
-    def _stages(self):
+    def stages(self):
         return [("target", int(self.target_epochs)),
                 ("snapshots", (int(self.n_targets) - 1) * int(self.n_target_epochs)),
                 ("alarm", int(self.epochs))]
 
-    def _train_networks(self, stage):
+    def train_networks(self, stage):
         return ("alarm",) if stage == "alarm" else ("target",)
 
-    def _on_stage_start(self, stage):
+    def on_stage_start(self, stage):
         if stage == "snapshots":  # T_1 = the target after its first epochs; later ones overwrite their copy
             for snapshot in self._snapshots():
                 snapshot.load_state_dict(self.networks_["target"].state_dict())
@@ -226,19 +226,19 @@ class R2AD2(TorchDetector):
         rng = np.random.default_rng([self.seed_, 2022])
         return np.sort(rng.choice(normal, size=n_keep, replace=False))
 
-    def _stage_data(self, stage, X, y, subclass):
+    def stage_data(self, stage, X, y, subclass):
         if stage != "alarm":
-            knn.require_unit_range(X, "R2-AD2's target trains")
+            keras_like.require_unit_range(X, "R2-AD2's target trains")
             self.holdout_rows_ = self._holdout_rows(y)
             return (X[self.holdout_rows_],)
         labels = y.astype(np.float32)
         if not self.precompute_gradients:
             return (X, labels)
-        features = self.gradients(self._as_tensor(X))
+        features = self.gradients(self.as_tensor(X))
         return (features.cpu().numpy(), labels)
 
-    def _run_epoch(self, stage, data):
-        metrics = super()._run_epoch(stage, data)
+    def run_epoch(self, stage, data):
+        metrics = super().run_epoch(stage, data)
         epoch = self.epoch_ + 1  # the template counts the epoch once this returns
         if stage == "snapshots" and epoch % int(self.n_target_epochs) == 0:
             k = epoch // int(self.n_target_epochs) + 1
@@ -259,11 +259,11 @@ class R2AD2(TorchDetector):
             return torch.randn(shape, device=self.device_) * float(self.trivial_stddev) + 0.5
         return torch.rand(shape, device=self.device_)
 
-    def _train_step(self, stage, batch):
+    def train_step(self, stage, batch):
         if stage != "alarm":
             (x,) = batch
-            loss = knn.bce(self.networks_["target"](x), x.flatten(1))
-            self._optimize(loss, "target")
+            loss = keras_like.bce(self.networks_["target"](x), x.flatten(1))
+            self.optimize(loss, "target")
             return {"loss": loss}
         inputs, y = batch
         features = inputs if self.precompute_gradients else self.gradients(inputs)
@@ -273,27 +273,27 @@ class R2AD2(TorchDetector):
         # (a) alarm update: BatchNorm in inference mode, alarm in training mode (published step 2)
         norm.eval()
         alarm.train()
-        loss_train = knn.bce(alarm(norm(features)), y)
+        loss_train = keras_like.bce(alarm(norm(features)), y)
         loss = loss_train
         metrics = {"loss_train": loss_train}
         if noise is not None:
             noise_features = self.gradients(noise)
-            loss_noise = knn.bce(alarm(norm(noise_features)), torch.ones_like(y))
+            loss_noise = keras_like.bce(alarm(norm(noise_features)), torch.ones_like(y))
             loss = loss + loss_noise
             metrics["loss_noise"] = loss_noise
-        self._optimize(loss, "alarm")
+        self.optimize(loss, "alarm")
 
         # (b) BatchNorm update: batch statistics, alarm in inference mode (published step 3)
         rows = y == 0 if self.normalise_normal else torch.ones_like(y, dtype=torch.bool)
         if int(rows.sum()) * features.shape[1] > 1:  # BatchNorm needs two values per feature
             norm.train()
             alarm.eval()
-            loss_norm = knn.bce(alarm(norm(features[rows])), y[rows])
-            self._optimize(loss_norm, "norm")
+            loss_norm = keras_like.bce(alarm(norm(features[rows])), y[rows])
+            self.optimize(loss_norm, "norm")
             metrics["loss_norm"] = loss_norm.detach()
         norm.eval()
         alarm.train()
         return {"loss": loss, **metrics}
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         return self.networks_["alarm"](self.networks_["norm"](self.gradients(batch_X)))

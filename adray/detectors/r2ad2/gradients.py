@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from adray.detectors import nn as knn
+from adray.detectors.components import keras_like
 
 GRAD_TYPES = ("kernel", "bias")
 GRAD_LAYERS = ("all", "middle", "all_but_input", "all_but_output", "encoder", "decoder")
@@ -69,7 +69,7 @@ def per_sample_gradients(model: nn.Module, x: torch.Tensor, names: Sequence[str]
 
     def loss(weights: dict[str, torch.Tensor], sample: torch.Tensor) -> torch.Tensor:
         batch = sample.unsqueeze(0)
-        return knn.bce(functional_call(model, {**fixed, **weights}, (batch,)), batch.flatten(1))
+        return keras_like.bce(functional_call(model, {**fixed, **weights}, (batch,)), batch.flatten(1))
 
     per_sample = vmap(grad(loss), in_dims=(None, 0))
     parts = []

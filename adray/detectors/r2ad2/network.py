@@ -3,7 +3,7 @@ the alarm (LSTM over the K snapshots, or dense for K = 1).
 
 Every layer follows the Keras defaults (Glorot kernels, zero biases, LSTM with an
 orthogonal recurrent kernel and forget bias 1, BatchNorm momentum 0.99 / eps 1e-3): each network
-runs :func:`adray.detectors.nn.keras_init` once it is built.
+runs :func:`adray.detectors.components.keras_like.keras_init` once it is built.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
-from adray.detectors.ae import DenseAutoEncoder
+from adray.detectors.components import keras_like
+from adray.detectors.components.autoencoders import DenseAutoEncoder
 
 ALARM_BIG = (1000, 500, 200, 75)  # published code
 ALARM_SMALL = (100, 50, 25, 10)  # published code (Mammography)
@@ -67,7 +67,7 @@ class ConvTarget(nn.Module):
             decoder.update([("conv", nn.Conv2d(f, f, 3)), ("act2", nn.ReLU()), ("sdrop2", nn.Dropout2d(dropout))])
         decoder.update([("decoded", SameConvTranspose2d(f, channels)), ("decoded_act", nn.Sigmoid())])
         self.decoder = nn.Sequential(decoder)
-        knn.keras_init(self)
+        keras_like.keras_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         image = x.reshape(len(x), *self.feature_shape[:2], self.channels).permute(0, 3, 1, 2)
@@ -77,7 +77,7 @@ class ConvTarget(nn.Module):
 
 def make_target(feature_shape: tuple[int, ...], dims, dropout: float) -> nn.Module:
     """The target AE: ``dims`` an int -> :class:`ConvTarget` with that code size, a tuple -> the dense
-    published AE (``adray.detectors.ae.DenseAutoEncoder``: the same layers, code ReLU tapped)."""
+    published AE (``adray.detectors.components.autoencoders.DenseAutoEncoder``: the same layers, code ReLU tapped)."""
     if isinstance(dims, int):
         return ConvTarget(feature_shape, dims, dropout)
     n_inputs = 1
@@ -96,9 +96,9 @@ class GradientNorm(nn.Module):
     """BatchNorm over the P gradient features, shared by the K time steps (Keras ``TimeDistributed``,
     as published): (b, K, P) is normalised as b·K rows of one BatchNorm1d(P)."""
 
-    def __init__(self, n_features: int, momentum: float = knn.KERAS_BN_MOMENTUM):
+    def __init__(self, n_features: int, momentum: float = keras_like.KERAS_BN_MOMENTUM):
         super().__init__()
-        self.bn = knn.batch_norm(n_features)
+        self.bn = keras_like.batch_norm(n_features)
         self.bn.momentum = momentum
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
@@ -142,9 +142,9 @@ class LSTMAlarm(nn.Module):
             self.lstms.append(nn.LSTM(n_inputs, d, batch_first=True))
             n_inputs = d
         self.lstm_dropout = TimeSharedDropout(dropout)
-        self.head = knn.dense_block(n_inputs, dense_dims, dropout=dropout)
+        self.head = keras_like.dense_block(n_inputs, dense_dims, dropout=dropout)
         self.head.add_module("output", nn.Linear(dense_dims[-1] if dense_dims else n_inputs, 1))
-        knn.keras_init(self)
+        keras_like.keras_init(self)
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
         """(b, K, P) normalised gradients -> (b,) anomaly probability."""
@@ -159,9 +159,9 @@ class DenseAlarm(nn.Module):
 
     def __init__(self, n_inputs: int, dims: tuple[int, ...], dropout: float):
         super().__init__()
-        self.head = knn.dense_block(n_inputs, tuple(int(d) for d in dims), dropout=dropout)
-        self.head.add_module("output", knn.dense(int(dims[-1]) if dims else n_inputs, 1))
-        knn.keras_init(self)
+        self.head = keras_like.dense_block(n_inputs, tuple(int(d) for d in dims), dropout=dropout)
+        self.head.add_module("output", keras_like.dense(int(dims[-1]) if dims else n_inputs, 1))
+        keras_like.keras_init(self)
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.head(g.flatten(1))).squeeze(-1)

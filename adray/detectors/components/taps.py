@@ -6,7 +6,7 @@ frozen target network. Which activations count is a Keras detail kept here once:
 - an activation is tapped when it is a **separate** layer (Keras ``Activation``/``LeakyReLU``);
   activations applied *inside* a Dense/Conv (``Dense(..., activation="sigmoid")``) are not;
 - in adray a separate activation layer is a child module whose name is ``act`` or ``act<i>``
-  (:func:`adray.detectors.nn.dense_block` names them so); fused activations get other names
+  (:func:`adray.detectors.components.keras_like.dense_block` names them so); fused activations get other names
   (``code_act``, ``output_act``) and are skipped. :func:`forward_taps` runs an ``nn.Sequential``
   (nested ones too) and collects the flattened tapped outputs in execution order.
 
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
+from adray.detectors.components import keras_like
 
 TAP_NAME = re.compile(r"act\d*")  # names of separate activation layers (fullmatch)
 
@@ -95,14 +95,14 @@ def alarm_network(
     ``[Dense(d) -> ReLU]`` for d in ``dims``, with ``Dropout(dropout)`` after every hidden layer
     (``dropout_each=True``: ARGUE's ``add_dense(p_dropout)``) or only once before
     the output (A3's ``alarm_net``), then ``Dense(n_outputs)`` with a fused ``sigmoid`` or
-    ``softmax`` (named ``output``/``output_act``). Keras init via :mod:`adray.detectors.nn`. The
+    ``softmax`` (named ``output``/``output_act``). Keras init via :mod:`adray.detectors.components.keras_like`. The
     first Dense is ``dense0`` (A3's optional kernel regulariser applies to it).
     """
-    body = knn.dense_block(n_inputs, dims, dropout=dropout if dropout_each else 0.0)
+    body = keras_like.dense_block(n_inputs, dims, dropout=dropout if dropout_each else 0.0)
     layers: OrderedDict[str, nn.Module] = OrderedDict(body.named_children())
     if not dropout_each and dropout > 0:
         layers["dropout"] = nn.Dropout(dropout)
-    layers["output"] = knn.dense(int(dims[-1]) if len(dims) else n_inputs, n_outputs)
+    layers["output"] = keras_like.dense(int(dims[-1]) if len(dims) else n_inputs, n_outputs)
     if output == "sigmoid":
         layers["output_act"] = nn.Sigmoid()
     elif output == "softmax":

@@ -5,7 +5,7 @@ Networks (``architecture``):
 
 - ``"mlp"`` (default for rows of features): Ruff et al.'s own network for tabular data (Deep-SAD
   reference code, ODDS experiments). Each feature is first standardised with the mean and standard
-  deviation of the training rows (:class:`~adray.detectors.nn.Standardize`, saved with the network),
+  deviation of the training rows (:class:`~adray.detectors.components.keras_like.Standardize`, saved with the network),
   then ``[Linear(d, no bias) -> BatchNorm(eps 1e-4, affine=False) -> LeakyReLU(0.01)]`` for d in
   ``hidden_dims[:-1]`` and a linear code ``Linear(hidden_dims[-1], no bias)``; ``hidden_dims=None`` is
   (128, 64, 32). The decoder mirrors it and ends in a linear ``Linear(D_in, no bias)``: it reconstructs
@@ -13,7 +13,8 @@ Networks (``architecture``):
 - ``"dense"``: the seeds' dense network as ARGUE configured it: on the trial's [0, 1] input,
   ``[Linear(d, no bias) -> LeakyReLU -> Dropout(p)]`` for d in ``hidden_dims[:-1]``, a linear code, a
   mirrored decoder ending in ``Linear(D_in, no bias) -> sigmoid``; ``hidden_dims=None`` uses the AE
-  baseline's halving rule (:func:`adray.detectors.ae.default_hidden_dims`); Glorot initialisation. The
+  baseline's halving rule (:func:`~adray.detectors.components.autoencoders.default_hidden_dims`); Glorot
+  initialisation. The
   seeds ran it with dropout 0.1 (R2-AD2 0.4), 100 + 100 epochs, batch 256, learning rates 1e-4 / 1e-3.
 - ``"conv"`` (default for images): ``Conv8 5x5 -> BN -> LReLU -> MaxPool2 -> Conv4 5x5 -> BN -> LReLU ->
   MaxPool2 -> Flatten -> Linear(32)``, all bias-free; BN has eps 1e-4 and no learnable scale/shift. Decoder:
@@ -57,8 +58,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
-from adray.detectors.ae import default_hidden_dims
+from adray.detectors.components import keras_like
+from adray.detectors.components.autoencoders import default_hidden_dims
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -121,7 +122,7 @@ class MLPSVDDAutoEncoder(nn.Module):
     """Ruff et al.'s tabular AE on standardised input: the encoder starts with ``standardize``, the decoder
     ends in a linear layer reconstructing the standardised input (:meth:`target`)."""
 
-    def __init__(self, standardize: knn.Standardize, hidden_dims: tuple[int, ...], dropout: float):
+    def __init__(self, standardize: keras_like.Standardize, hidden_dims: tuple[int, ...], dropout: float):
         super().__init__()
         n_inputs = len(standardize.mean)
         *hidden, code = hidden_dims
@@ -144,7 +145,7 @@ class MLPSVDDAutoEncoder(nn.Module):
 def _dense_stack(n_in: int, dims, dropout: float) -> OrderedDict:
     layers = OrderedDict()
     for i, d in enumerate(dims):
-        layers[f"dense{i}"] = knn.dense(n_in, int(d), bias=False)
+        layers[f"dense{i}"] = keras_like.dense(n_in, int(d), bias=False)
         layers[f"act{i}"] = _lrelu()
         if dropout > 0:
             layers[f"dropout{i}"] = nn.Dropout(dropout)
@@ -159,9 +160,9 @@ class DenseSVDDAutoEncoder(nn.Module):
         super().__init__()
         *hidden, code = hidden_dims
         enc = _dense_stack(n_inputs, hidden, dropout)
-        enc["code"] = knn.dense(hidden[-1] if hidden else n_inputs, code, bias=False)
+        enc["code"] = keras_like.dense(hidden[-1] if hidden else n_inputs, code, bias=False)
         dec = _dense_stack(code, hidden[::-1], dropout)
-        dec["output"] = knn.dense(hidden[0] if hidden else code, n_inputs, bias=False)
+        dec["output"] = keras_like.dense(hidden[0] if hidden else code, n_inputs, bias=False)
         dec["output_act"] = nn.Sigmoid()
         self.encoder = nn.Sequential(OrderedDict([("flatten", nn.Flatten()), *enc.items()]))
         self.decoder = nn.Sequential(dec)
@@ -179,7 +180,7 @@ class ToChannelsFirst(nn.Module):
 
 
 def _bn(channels: int) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=knn.KERAS_BN_MOMENTUM, affine=False)
+    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=keras_like.KERAS_BN_MOMENTUM, affine=False)
 
 
 class ConvSVDDAutoEncoder(nn.Module):
@@ -207,7 +208,7 @@ class ConvSVDDAutoEncoder(nn.Module):
             ("conv1", nn.Conv2d(8, channels, 5, padding=2, bias=False)), ("output_act", nn.Sigmoid()),
             ("flatten", nn.Flatten()),
         ]))
-        knn.keras_init(self)
+        keras_like.keras_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(b, *shape) -> (b, C*H*W) reconstruction in channels-first order."""
@@ -232,7 +233,7 @@ class SVDDBase(TorchDetector):
     param_bounds: ClassVar[dict] = {"dropout": (0.0, 0.95), "lr_decay": (0.0, None)}
 
     # --------------------------------------------------------------- hooks
-    def _build(self, feature_shape, n_subclasses):
+    def build_networks(self, feature_shape, n_subclasses):
         if self.architecture not in ARCHITECTURES:
             raise AdrayError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
         if not 0.0 <= self.dropout < 1.0:
@@ -256,7 +257,7 @@ class SVDDBase(TorchDetector):
                 raise AdrayError(f"hidden_dims must be a non-empty sequence of positive integers, got {dims!r}")
             dims = tuple(int(d) for d in dims)
             if architecture == "mlp":
-                ae = MLPSVDDAutoEncoder(knn.Standardize.fit(self._fit_rows_), dims, float(self.dropout))
+                ae = MLPSVDDAutoEncoder(keras_like.Standardize.fit(self._fit_rows_), dims, float(self.dropout))
             else:
                 ae = DenseSVDDAutoEncoder(n_inputs, dims, float(self.dropout))
         self.architecture_, self.hidden_dims_ = architecture, dims
@@ -270,24 +271,24 @@ class SVDDBase(TorchDetector):
         finally:
             del self._fit_rows_
 
-    def _run_epoch(self, stage, data):
+    def run_epoch(self, stage, data):
         """The template's epoch, minus a last batch of one row (BatchNorm cannot train on it)."""
         if len(data[0]) % self.batch_size == 1 and len(data[0]) > 1:
             keep = torch.randperm(len(data[0]), generator=self.generator_)[:-1].sort().values.to(self.device_)
             data = tuple(t[keep] for t in data)
-        return super()._run_epoch(stage, data)
+        return super().run_epoch(stage, data)
 
-    def _stages(self):
+    def stages(self):
         return [("pretrain", int(self.pretrain_epochs)), ("train", int(self.epochs))]
 
-    def _make_optimizers(self):
-        return {"pretrain": knn.adam(self.networks_["ae"].parameters(), self.pretrain_learning_rate),
-                "main": knn.adam(self.networks_["phi"].parameters(), self.learning_rate)}
+    def make_optimizers(self):
+        return {"pretrain": keras_like.adam(self.networks_["ae"].parameters(), self.pretrain_learning_rate),
+                "main": keras_like.adam(self.networks_["phi"].parameters(), self.learning_rate)}
 
-    def _train_networks(self, stage):
+    def train_networks(self, stage):
         return ["ae"] if stage == "pretrain" else ["phi"]
 
-    def _on_stage_start(self, stage):
+    def on_stage_start(self, stage):
         if stage == "train":  # phi = copy of the pre-trained encoder; c is computed on the stage data
             self.networks_["phi"].load_state_dict(self.networks_["ae"].encoder.state_dict())
             self.c_, self.train_steps_ = None, 0
@@ -296,7 +297,7 @@ class SVDDBase(TorchDetector):
         """Rows the AE and the centre see: all rows here; Deep-SAD keeps y == 0."""
         return X
 
-    def _stage_data(self, stage, X, y, subclass):
+    def stage_data(self, stage, X, y, subclass):
         if stage == "pretrain":
             return (self._normal_rows(X, y),)
         if self.c_ is None:  # a resumed fit restored c_ already
@@ -307,16 +308,12 @@ class SVDDBase(TorchDetector):
         return (X,)
 
     def _center(self, X: np.ndarray) -> torch.Tensor:
-        phi = self.networks_["phi"]
-        with torch.no_grad():
-            z = torch.cat([phi(self._as_tensor(np.array(X[s: s + self.batch_size])))
-                           for s in range(0, len(X), self.batch_size)])
-        return center(z)
+        return center(torch.cat(self.infer(self.networks_["phi"], self.batches(X))))
 
     def _ae_step(self, x: torch.Tensor) -> dict:
         ae = self.networks_["ae"]
         loss = ((ae(x) - _target(ae, x)) ** 2).mean()  # Keras MSE: mean over every element
-        self._optimize(loss, "pretrain")
+        self.optimize(loss, "pretrain")
         return {"loss": loss}
 
     def _dist(self, x: torch.Tensor) -> torch.Tensor:
@@ -327,10 +324,10 @@ class SVDDBase(TorchDetector):
         lr = self.learning_rate / (1.0 + self.lr_decay * self.train_steps_)
         for group in self.optimizers_["main"].param_groups:
             group["lr"] = lr
-        self._optimize(loss, "main")
+        self.optimize(loss, "main")
         self.train_steps_ += 1
 
-    def _score(self, batch_X):
+    def score_batch(self, batch_X):
         if self.c_ is None:  # during "pretrain" (val_auc reports): the AE's reconstruction MSE
             ae = self.networks_["ae"]
             return ((ae(batch_X) - _target(ae, batch_X)) ** 2).mean(dim=1)

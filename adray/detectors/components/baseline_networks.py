@@ -1,8 +1,9 @@
 """Building blocks shared by the external baselines (DAGMM, GradCon, fAnoGAN, MEx-CVAE, GANomaly).
 
-Everything else comes from :mod:`adray.detectors.nn` (Keras defaults) and :mod:`adray.detectors.ae`
-(the seeds' dense AE, :class:`~adray.detectors.ae.DenseAutoEncoder`, and the hidden-width rule
-:func:`~adray.detectors.ae.default_hidden_dims`). This module adds:
+Everything else comes from :mod:`~adray.detectors.components.keras_like` (Keras defaults) and
+:mod:`~adray.detectors.components.autoencoders` (the seeds' dense AE,
+:class:`~adray.detectors.components.autoencoders.DenseAutoEncoder`, and the hidden-width rule
+:func:`~adray.detectors.components.autoencoders.default_hidden_dims`). This module adds:
 
 - :func:`resolve_dims`: hidden widths from a hyperparameter (``None`` = the AE rule), validated;
 - :func:`mlp`: ``[Dense -> act -> Dropout]`` hidden layers plus a linear output layer (DAGMM);
@@ -21,8 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from adray.detectors import nn as knn
-from adray.detectors.ae import default_hidden_dims
+from adray.detectors.components import keras_like
+from adray.detectors.components.autoencoders import default_hidden_dims
 from adray.errors import AdrayError
 
 KERAS_RMSPROP_RHO = 0.9
@@ -57,8 +58,9 @@ def mlp(
     dropout: float = 0.0,
 ) -> nn.Sequential:
     """``[Dense(d) -> activation -> Dropout]`` for d in ``hidden``, then a linear ``Dense(out_features)``."""
-    layers = OrderedDict(knn.dense_block(in_features, hidden, activation=activation, dropout=dropout).named_children())
-    layers["output"] = knn.dense(int(hidden[-1]) if len(hidden) else in_features, out_features)
+    body = keras_like.dense_block(in_features, hidden, activation=activation, dropout=dropout)
+    layers = OrderedDict(body.named_children())
+    layers["output"] = keras_like.dense(int(hidden[-1]) if len(hidden) else in_features, out_features)
     return nn.Sequential(layers)
 
 
@@ -68,26 +70,26 @@ def aae_encoder(n_inputs: int, dims: Sequence[int]) -> nn.Sequential:
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     width = n_inputs
     for i, d in enumerate(dims[:-1]):
-        layers[f"dense{i}"] = knn.dense(width, d)
-        layers[f"bn{i}"] = knn.batch_norm(d)
+        layers[f"dense{i}"] = keras_like.dense(width, d)
+        layers[f"bn{i}"] = keras_like.batch_norm(d)
         layers[f"act{i}"] = nn.LeakyReLU(0.01)
         width = d
-    layers["code"] = knn.dense(width, dims[-1])
+    layers["code"] = keras_like.dense(width, dims[-1])
     return nn.Sequential(layers)
 
 
 def aae_decoder(dims: Sequence[int], n_outputs: int) -> nn.Sequential:
     """ARGUE ``AdversarialAutoencoder`` dense decoder: ``[Dense -> ReLU]`` for reversed(dims[:-1]), then
     ``Dense(n_outputs) -> sigmoid``."""
-    layers = OrderedDict(knn.dense_block(dims[-1], list(reversed(dims[:-1]))).named_children())
-    layers["output"] = knn.dense(dims[0] if len(dims) > 1 else dims[-1], n_outputs)
+    layers = OrderedDict(keras_like.dense_block(dims[-1], list(reversed(dims[:-1]))).named_children())
+    layers["output"] = keras_like.dense(dims[0] if len(dims) > 1 else dims[-1], n_outputs)
     layers["output_act"] = nn.Sigmoid()
     return nn.Sequential(layers)
 
 
 def keras_rmsprop(params: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.RMSprop:
     """Keras RMSprop: rho 0.9, eps 1e-7, no momentum (``x -= lr * g / (sqrt(v) + eps)`` in both libraries)."""
-    return torch.optim.RMSprop(params, lr=lr, alpha=KERAS_RMSPROP_RHO, eps=knn.KERAS_EPSILON)
+    return torch.optim.RMSprop(params, lr=lr, alpha=KERAS_RMSPROP_RHO, eps=keras_like.KERAS_EPSILON)
 
 
 def per_sample_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
