@@ -10,7 +10,7 @@ seed) and scaled as a trial scales it (``prepare_arrays``: MinMax on the trainin
 arrays, in one process, it fits:
 
 - adray's ``ae``, ``deepsvdd``, ``deepsad``, ``iforest``, each with the first configuration of its default
-  sweep grid (``adray/tune/spaces.py``: one default per method, never tuned per dataset);
+  sweep grid (the class's ``default_grid``: one default per method, never tuned per dataset);
 - PyOD's ``AutoEncoder``, ``DeepSVDD``, ``IForest``, ``ECOD`` through adray's ``pyod:`` adapter with PyOD's
   defaults (the seed as ``random_state``; ``n_features`` filled in by the adapter).
 
@@ -85,7 +85,7 @@ def split_arrays(name: str, data_dir: Path, seed: int):
 # ------------------------------------------------------------------------------------------ methods
 def default_config(method: str) -> dict:
     """adray: the first configuration of the method's default grid; PyOD: its own defaults (empty)."""
-    from adray.tune.spaces import default_grid
+    from adray.sweep.request import default_grid
 
     return {} if method.startswith("pyod:") else {k: v[0] for k, v in default_grid(method).items()}
 

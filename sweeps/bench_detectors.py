@@ -5,7 +5,7 @@
     python sweeps/bench_detectors.py --method ae --set epochs=50
     python sweeps/bench_detectors.py --method ae --method iforest --dataset default   # each method's own default
 
-Each method runs with the first configuration of its default sweep grid (adray/tune/spaces.py; what
+Each method runs with the first configuration of its default sweep grid (the class's ``default_grid``; what
 `sweeps/grid.py --method NAME` runs), updated by ``--set``, on the dataset's default setting (or
 ``dataset:setting``), split with seed 110 and scaled exactly as a trial is. Per-epoch time is the
 median time between two epoch reports (the first epoch, which pays start-up costs, is excluded when
@@ -36,11 +36,10 @@ def run_one(method: str, dataset_arg: str, device: str, overrides: dict, seed: i
     from adray import metrics
     from adray.data import get_spec, load, make_split
     from adray.detectors import build
-    from adray.sweep.request import grid_for
+    from adray.sweep.request import grid_for, split_dataset_arg
     from adray.sweep.trial import THRESHOLD_PERCENTILE, prepare_arrays
-    from adray.tune import spaces
 
-    name, preset = spaces.split_dataset_arg(dataset_arg)
+    name, preset = split_dataset_arg(dataset_arg)
     dataset, setting = load(name), get_spec(name).setting(preset)
     split = make_split(dataset, setting, seed)
     arrays = prepare_arrays(dataset, split)
@@ -87,10 +86,10 @@ def main() -> None:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     machine = f"{platform.node()}, {os.cpu_count()} cpu, GPU: {gpu}, torch {torch.__version__}"
     print(f"machine: {machine}")
-    from adray.tune import spaces
+    from adray.sweep.request import default_dataset
 
     def datasets_for(method):  # "default": the dataset (and setting) the method's default sweep uses
-        return [spaces.default_dataset(method) if d == "default" else d for d in (args.dataset or ["default"])]
+        return [default_dataset(method) if d == "default" else d for d in (args.dataset or ["default"])]
 
     rows = [run_one(m, d, dev, overrides) for m in args.method for d in datasets_for(m) for dev in devices]
     print_table(rows, ["method", "dataset", "device", "reports", "s_per_epoch", "fit_s", "test_auc", "test_ap",

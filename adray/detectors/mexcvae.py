@@ -42,6 +42,7 @@ from torch import nn
 
 from adray.detectors import baseline_nets as bn
 from adray.detectors import nn as knn
+from adray.detectors.constraints import DROPOUT, POSITIVE, POSITIVE_INT, IntSequence
 from adray.detectors.torch_template import TorchDetector
 
 GATE_CODE = 4  # ARGUE: code_dim_override=4 for the gating AE
@@ -174,8 +175,14 @@ class MExCVAE(TorchDetector):
     epochs, batch_size, learning_rate : training length, minibatch, RMSprop step size.
     """
 
+    summary: ClassVar[str] = "MEx-CVAE(C): two expert CVAEs and a gate"
     smoke_params: ClassVar[dict] = {"epochs": 3, "batch_size": 32, "learning_rate": 1e-3}
-    param_bounds: ClassVar[dict] = {"dropout": (0.0, 0.95)}
+    default_dataset: ClassVar[str] = "breast_cancer:unsupervised"
+    default_grid: ClassVar[dict[str, list]] = {"epochs": [100], "batch_size": [32], "learning_rate": [1e-4, 1e-3]}
+    param_constraints: ClassVar[dict[str, list]] = {
+        "hidden_dims": [None, IntSequence(min_len=2)], "dropout": [DROPOUT], "epochs": [POSITIVE_INT],
+        "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
+    }
 
     def __init__(self, *, hidden_dims: tuple[int, ...] | None = None, dropout: float = 0.1, epochs: int = 500,
                  batch_size: int = 256, learning_rate: float = 1e-4) -> None:
@@ -188,7 +195,7 @@ class MExCVAE(TorchDetector):
     def _build(self, feature_shape, n_subclasses):
         n_inputs = int(np.prod(feature_shape))
         self.hidden_dims_ = bn.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims", min_len=2)
-        return {"mex": MExCVAENet(n_inputs, self.hidden_dims_, bn.check_unit_interval(self.dropout, "dropout"))}
+        return {"mex": MExCVAENet(n_inputs, self.hidden_dims_, float(self.dropout))}
 
     def _make_optimizers(self):
         return {"main": bn.keras_rmsprop(self.networks_["mex"].parameters(), self.learning_rate)}

@@ -25,7 +25,7 @@ def test_unknown_method_lists_the_valid_names():
 
 
 def test_unknown_hyperparameter_lists_the_valid_ones():
-    with pytest.raises(UnknownNameError, match=r"'ae' has no hyperparameter 'epoch'; valid: hidden_dims, dropout"):
+    with pytest.raises(UnknownNameError, match=r"'ae' has no hyperparameter 'epoch'; valid: architecture, hidden_dims, dropout"):
         detectors.build("ae", epoch=3)
     assert issubclass(UnknownNameError, AdrayError)
 
