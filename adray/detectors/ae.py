@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from adray.detectors import nn as knn
-from adray.detectors.constraints import DROPOUT, POSITIVE, POSITIVE_INT, IntSequence, Options
+from adray.detectors.constraints import DROPOUT, EPOCHS, POSITIVE, POSITIVE_INT, IntSequence, Options
 from adray.detectors.torch_template import TorchDetector
 
 
@@ -127,7 +127,7 @@ class AutoEncoder(TorchDetector):
                                                "learning_rate": [1e-3], "dropout": [0.1]}
     param_constraints: ClassVar[dict[str, list]] = {
         "architecture": [Options(*ARCHITECTURES)], "hidden_dims": [None, IntSequence()], "dropout": [DROPOUT],
-        "epochs": [POSITIVE_INT], "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
+        "epochs": [EPOCHS], "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
     }
 
     def __init__(self, *, architecture: str = "mlp", hidden_dims: tuple[int, ...] | None = None,

@@ -143,8 +143,8 @@ class Text:
 
 
 # the constraints most hyperparameters share
-POSITIVE_INT = Interval(int, 1)  # epochs of a one-stage method, sizes, counts
-EPOCHS = Interval(int, 0)  # a stage's epochs; 0 skips the stage
+POSITIVE_INT = Interval(int, 1)  # sizes, counts
+EPOCHS = Interval(int, 0)  # training length; 0 builds the model without training it (a stage: skips it)
 POSITIVE = Interval(float, 0, closed="neither")  # learning rates, scales
 NON_NEGATIVE = Interval(float, 0)  # loss weights, penalties
 DROPOUT = Interval(float, 0, 1, closed="left")  # a dropout rate of 1 would zero every activation

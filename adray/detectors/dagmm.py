@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from adray.detectors import baseline_nets as bn
-from adray.detectors.constraints import DROPOUT, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence
+from adray.detectors.constraints import DROPOUT, EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -134,7 +134,7 @@ class DAGMM(TorchDetector):
                                                "batch_size": [64], "learning_rate": [1e-4]}
     param_constraints: ClassVar[dict[str, list]] = {
         "comp_hiddens": [IntSequence()], "est_hiddens": [IntSequence()], "dropout": [DROPOUT],
-        "lambda1": [NON_NEGATIVE], "lambda2": [NON_NEGATIVE], "epochs": [POSITIVE_INT],
+        "lambda1": [NON_NEGATIVE], "lambda2": [NON_NEGATIVE], "epochs": [EPOCHS],
         "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
     }
 

@@ -32,7 +32,7 @@ from torch import nn
 
 from adray.detectors import nn as knn
 from adray.detectors.baseline_nets import keras_rmsprop
-from adray.detectors.constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval, IntSequence
+from adray.detectors.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval, IntSequence
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -84,7 +84,7 @@ class DevNet(TorchDetector):
     default_grid: ClassVar[dict[str, list]] = {"epochs": [50], "hidden_dims": [[20], [1000, 250, 20]]}
     param_constraints: ClassVar[dict[str, list]] = {
         "hidden_dims": [IntSequence(min_len=0)], "l2": [NON_NEGATIVE], "margin": [NON_NEGATIVE],
-        "n_reference": [Interval(int, 2)], "epochs": [POSITIVE_INT], "steps_per_epoch": [POSITIVE_INT],
+        "n_reference": [Interval(int, 2)], "epochs": [EPOCHS], "steps_per_epoch": [POSITIVE_INT],
         "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE], "clipnorm": [NON_NEGATIVE],  # 0 = no clipping
     }
 

@@ -31,7 +31,7 @@ from torch import nn
 
 from adray.detectors import baseline_nets as bn
 from adray.detectors import nn as knn
-from adray.detectors.constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence
+from adray.detectors.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence
 from adray.detectors.torch_template import TorchDetector
 
 
@@ -72,7 +72,7 @@ class FAnoGAN(TorchDetector):
     default_grid: ClassVar[dict[str, list]] = {"epochs": [100], "batch_size": [32], "learning_rate": [1e-4, 1e-3]}
     param_constraints: ClassVar[dict[str, list]] = {
         "hidden_dims": [None, IntSequence()], "latent_dim": [POSITIVE_INT], "kappa": [NON_NEGATIVE],
-        "epochs": [POSITIVE_INT], "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
+        "epochs": [EPOCHS], "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
     }
 
     def __init__(self, *, hidden_dims: tuple[int, ...] | None = None, latent_dim: int = 8, kappa: float = 1.0,

@@ -47,7 +47,7 @@ from torch import nn
 
 from adray.detectors import baseline_nets as bn
 from adray.detectors import nn as knn
-from adray.detectors.constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval, IntSequence, Options
+from adray.detectors.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval, IntSequence, Options
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -186,7 +186,7 @@ class GANomaly(TorchDetector):
         "architecture": [Options("auto", "conv", "dense")], "enc_dims": [None, IntSequence()],
         "latent_dim": [POSITIVE_INT], "n_filters": [POSITIVE_INT],
         "image_size": [Options(*(2 ** k for k in range(3, 11)))],  # a power of two the DCGAN halves down to 4
-        "w_adv": [NON_NEGATIVE], "w_con": [NON_NEGATIVE], "w_enc": [NON_NEGATIVE], "epochs": [POSITIVE_INT],
+        "w_adv": [NON_NEGATIVE], "w_con": [NON_NEGATIVE], "w_enc": [NON_NEGATIVE], "epochs": [EPOCHS],
         "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE], "beta1": [Interval(float, 0, 1, closed="left")],
     }
 

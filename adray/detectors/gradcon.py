@@ -42,7 +42,7 @@ from torch.func import functional_call, grad, vmap
 
 from adray.detectors import baseline_nets as bn
 from adray.detectors.ae import DenseAutoEncoder
-from adray.detectors.constraints import DROPOUT, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence, Options
+from adray.detectors.constraints import DROPOUT, EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence, Options
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -99,7 +99,7 @@ class GradCon(TorchDetector):
                                                "cosine": ["layer", "element"]}
     param_constraints: ClassVar[dict[str, list]] = {
         "hidden_dims": [None, IntSequence()], "dropout": [DROPOUT], "train_weight": [NON_NEGATIVE],
-        "score_weight": [NON_NEGATIVE], "cosine": [Options("layer", "element")], "epochs": [POSITIVE_INT],
+        "score_weight": [NON_NEGATIVE], "cosine": [Options("layer", "element")], "epochs": [EPOCHS],
         "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
     }
 

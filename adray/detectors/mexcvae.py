@@ -42,7 +42,7 @@ from torch import nn
 
 from adray.detectors import baseline_nets as bn
 from adray.detectors import nn as knn
-from adray.detectors.constraints import DROPOUT, POSITIVE, POSITIVE_INT, IntSequence
+from adray.detectors.constraints import DROPOUT, EPOCHS, POSITIVE, POSITIVE_INT, IntSequence
 from adray.detectors.torch_template import TorchDetector
 
 GATE_CODE = 4  # ARGUE: code_dim_override=4 for the gating AE
@@ -180,7 +180,7 @@ class MExCVAE(TorchDetector):
     default_dataset: ClassVar[str] = "breast_cancer:unsupervised"
     default_grid: ClassVar[dict[str, list]] = {"epochs": [100], "batch_size": [32], "learning_rate": [1e-4, 1e-3]}
     param_constraints: ClassVar[dict[str, list]] = {
-        "hidden_dims": [None, IntSequence(min_len=2)], "dropout": [DROPOUT], "epochs": [POSITIVE_INT],
+        "hidden_dims": [None, IntSequence(min_len=2)], "dropout": [DROPOUT], "epochs": [EPOCHS],
         "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
     }
 

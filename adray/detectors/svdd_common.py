@@ -232,7 +232,7 @@ class SVDDBase(TorchDetector):
     smoke_params: ClassVar[dict] = {"pretrain_epochs": 2, "epochs": 2}
     param_constraints: ClassVar[dict[str, list]] = {
         "architecture": [Options(*ARCHITECTURES)], "hidden_dims": [None, IntSequence()], "dropout": [DROPOUT],
-        "pretrain_epochs": [EPOCHS], "pretrain_learning_rate": [POSITIVE], "epochs": [POSITIVE_INT],
+        "pretrain_epochs": [EPOCHS], "pretrain_learning_rate": [POSITIVE], "epochs": [EPOCHS],
         "learning_rate": [POSITIVE], "lr_decay": [NON_NEGATIVE], "batch_size": [POSITIVE_INT],
     }
 

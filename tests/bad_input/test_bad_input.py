@@ -102,7 +102,7 @@ def test_single_class_dataset_is_refused_before_anything_runs(tmp_path):
         (["--method", "iforest", "--set", "n_train_anomalies=100000"], ["n_train_anomalies=100000", "use at most"]),
         (["--method", "iforest", "--set", "p_contamination=1.2"], ["p_contamination=1.2", "outside [0, 1)"]),
         (["--method", "ae", "--dataset", "digits:nope"], ["no setting 'nope'", "default, argue, r2ad2"]),
-        (["--method", "ae", "--set", "epochs=0"], ["AutoEncoder: epochs=0 must be an integer >= 1"]),
+        (["--method", "ae", "--set", "epochs=-1"], ["AutoEncoder: epochs=-1 must be an integer >= 0"]),
         (["--method", "ae", "--set", "dropout=1.5"], ["AutoEncoder: dropout=1.5 must be a number in [0, 1)"]),
         (["--method", "ae", "--set", "epoch=5"], ["--set epoch", "Hyperparameters: ae:"]),
         (["--method", "autoencoder"], ["unknown detector 'autoencoder'", "valid: a3, ae, amsl", "pyod:<Name>"]),

@@ -55,7 +55,7 @@ from adray.detectors.amsl.loss import amsl_loss, reconstruction_score
 from adray.detectors.amsl.network import AMSLNetwork
 from adray.detectors.amsl.transforms import VIEWS, ViewScaler, make_views, view_generators
 from adray.detectors.base import NotFittedError
-from adray.detectors.constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INT, Subset
+from adray.detectors.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Subset
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -99,7 +99,7 @@ class AMSL(TorchDetector):
     param_constraints: ClassVar[dict[str, list]] = {
         "views": [Subset(*VIEWS)], "global_mem_dim": [POSITIVE_INT], "local_mem_dim": [POSITIVE_INT],
         "filter_size1": [POSITIVE_INT], "filter_size2": [POSITIVE_INT], "filter_size3": [POSITIVE_INT],
-        "lambda1": [NON_NEGATIVE], "lambda2": [NON_NEGATIVE], "epochs": [POSITIVE_INT],
+        "lambda1": [NON_NEGATIVE], "lambda2": [NON_NEGATIVE], "epochs": [EPOCHS],
         "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
     }
     # the paper's Table 3: macro precision, recall, F1 and accuracy at the 98th-percentile threshold

@@ -127,7 +127,7 @@ class R2AD2(TorchDetector):
         "grad_types": [Options(*GRAD_TYPES), Subset(*GRAD_TYPES)],
         "grad_layers": [Options(*GRAD_LAYERS), TextSequence()],
         "normalise_normal": [Boolean()], "trivial_stddev": [None, NON_NEGATIVE],  # 0 = uniform noise
-        "epochs": [POSITIVE_INT], "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
+        "epochs": [EPOCHS], "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
         "gradient_batch_size": [POSITIVE_INT], "precompute_gradients": [Boolean()],
         "norm_momentum": [Interval(float, 0, 1)],
     }
