@@ -84,22 +84,9 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_methods(args) -> int:
-    import inspect
+    from adray.sweep import listing
 
-    from adray.detectors import get, names
-    from adray.tune import spaces
-
-    for name in names():
-        cls = get(name)
-        doc = (inspect.getdoc(cls) or "").splitlines()[0] if inspect.getdoc(cls) else ""
-        params = inspect.signature(cls.__init__).parameters
-        defaults = ", ".join(f"{k}={p.default!r}" for k, p in params.items() if k != "self")
-        grid = spaces.default_grid(name)
-        print(f"{name}: {doc}")
-        print(f"  supervision: {cls.supervision}; GPU: {'yes' if cls.uses_gpu else 'no'}; "
-              f"default dataset: {spaces.default_dataset(name)}")
-        print(f"  hyperparameters: {defaults}")
-        print(f"  default grid: {grid or '(defaults only)'}")
+    print(listing.markdown_table() if args.markdown else listing.methods_text())
     return 0
 
 
@@ -363,7 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="raw data folder (default: $ADRAY_DATA or ./data)")
     p.set_defaults(func=cmd_datasets)
 
-    p = sub.add_parser("methods", help="list the detectors, their hyperparameters and default sweep grids")
+    p = sub.add_parser("methods", help="list the detectors: supervision, summary, default dataset and grid")
+    p.add_argument("--markdown", action="store_true", help="print the README's methods table instead")
     p.set_defaults(func=cmd_methods)
 
     p = sub.add_parser("bench", help="run a benchmark (adray bench lists them; adray bench all runs the suite)",

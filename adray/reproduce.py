@@ -178,8 +178,7 @@ def _budget_text() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from adray.sweep.request import DEFAULT_STORAGE
-    from adray.tune.spaces import DEFAULT_SEEDS
+    from adray.sweep.request import DEFAULT_SEEDS, DEFAULT_STORAGE
 
     parser = argparse.ArgumentParser(
         prog="reproduce_amsl.py", formatter_class=argparse.RawDescriptionHelpFormatter,

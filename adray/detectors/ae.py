@@ -33,8 +33,8 @@ import torch
 
 from adray.detectors.components import keras_like
 from adray.detectors.components.autoencoders import DenseAutoEncoder, StandardizedAutoEncoder, default_hidden_dims
+from adray.detectors.constraints import DROPOUT, EPOCHS, POSITIVE, POSITIVE_INT, IntSequence, Options
 from adray.detectors.torch_template import TorchDetector
-from adray.errors import AdrayError
 
 ARCHITECTURES = ("mlp", "dense")
 MLP_DIMS = (64, 32)
@@ -58,8 +58,17 @@ class AutoEncoder(TorchDetector):
     :class:`DenseAutoEncoder` ("dense").
     """
 
+    summary: ClassVar[str] = "reconstruction autoencoder, the seeds' AE baseline"
     smoke_params: ClassVar[dict] = {"epochs": 2}
-    param_bounds: ClassVar[dict] = {"dropout": (0.0, 0.95)}
+    default_dataset: ClassVar[str] = "digits"
+    # one default (the class defaults), measured against PyOD on 18 ODDS/ADBench sets
+    # (sweeps/bench_baselines.py); the seeds' network is architecture="dense" (see the module docstring)
+    default_grid: ClassVar[dict[str, list]] = {"architecture": ["mlp"], "epochs": [150], "batch_size": [128],
+                                               "learning_rate": [1e-3], "dropout": [0.1]}
+    param_constraints: ClassVar[dict[str, list]] = {
+        "architecture": [Options(*ARCHITECTURES)], "hidden_dims": [None, IntSequence()], "dropout": [DROPOUT],
+        "epochs": [EPOCHS], "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
+    }
 
     def __init__(self, *, architecture: str = "mlp", hidden_dims: tuple[int, ...] | None = None,
                  dropout: float = 0.1, epochs: int = 150, batch_size: int = 128,
@@ -79,17 +88,11 @@ class AutoEncoder(TorchDetector):
             del self._fit_rows_
 
     def build_networks(self, feature_shape, n_subclasses):
-        if self.architecture not in ARCHITECTURES:
-            raise AdrayError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
         n_inputs = int(np.prod(feature_shape))
         if self.hidden_dims is None:
             dims = MLP_DIMS if self.architecture == "mlp" else default_hidden_dims(n_inputs)
         else:
             dims = tuple(self.hidden_dims)
-            if not dims or not all(isinstance(d, (int, np.integer)) and d > 0 for d in dims):
-                raise AdrayError(f"hidden_dims must be a non-empty sequence of positive integers, got {dims!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise AdrayError(f"dropout must be in [0, 1), got {self.dropout!r}")
         self.hidden_dims_ = tuple(int(d) for d in dims)
         if self.architecture == "mlp":
             standardize = keras_like.Standardize.fit(self._fit_rows_)

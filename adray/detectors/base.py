@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from adray.detectors.constraints import check_params
 from adray.errors import AdrayError, UnknownNameError
 
 try:  # Python 3.11+
@@ -52,12 +53,22 @@ class NotFittedError(AdrayError, ValueError, AttributeError):
 class BaseDetector:
     """Base class of every adray detector (see the module docstring for the contract)."""
 
+    # Everything about a method is declared here, on its class; the registry, the sweep, `adray methods`
+    # and the README's methods table read it (a plug-in declares the same attributes).
+    summary: ClassVar[str] = ""  # one line for `adray methods` and the README ("" = the docstring's first line)
     supervision: ClassVar[str] = "unsupervised"  # "unsupervised" ignores y; "semi" uses y (1 = known anomaly)
+    # True: fit cannot work without known anomalies (rows with y = 1); a sweep refuses a setting that has none
+    requires_known_anomalies: ClassVar[bool] = False
     uses_gpu: ClassVar[bool] = False  # True: benefits from CUDA; the runner then passes device="cuda"
     smoke_params: ClassVar[dict] = {}  # tiny hyperparameters for tests and `--smoke`
-    # {name: (low, high)} inclusive ranges a sweep checks before it starts (None = open); numbers not
-    # listed must be > 0 when their default is > 0 (epochs, sizes, learning rates)
-    param_bounds: ClassVar[dict] = {}
+    # what `--method NAME` runs on without --dataset: "dataset" (its default setting) or "dataset:setting"
+    default_dataset: ClassVar[str] = "synthetic"
+    # the sweep's grid without --set: every combination is a configuration, each run with every seed;
+    # {} is one configuration, the constructor's defaults
+    default_grid: ClassVar[dict[str, list]] = {}
+    # {name: [constraint, ...]} (adray.detectors.constraints): checked by fit and, before Ray starts, by the
+    # sweep; hyperparameters not listed are held to the type of their default
+    param_constraints: ClassVar[dict[str, list]] = {}
     # the metrics the method's paper reports (names of adray.metrics.evaluate): `adray report --paper`
     # prints them side by side, so a table can be set next to the paper's
     paper_metrics: ClassVar[tuple[str, ...]] = ("auc",)
@@ -126,6 +137,7 @@ class BaseDetector:
         """
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise AdrayError(f"seed must be a non-negative integer, got {seed!r}")
+        check_params(type(self), self.get_params())
         X = self._check_X(X, "X")
         n = len(X)
         y = self._check_labels(y, n, "y") if y is not None else None

@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from adray.detectors.components import baseline_networks
+from adray.detectors.constraints import DROPOUT, EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -124,8 +125,18 @@ class DAGMM(TorchDetector):
         estimated on the whole training set after the last epoch; d = comp_hiddens[-1] + 2.
     """
 
+    summary: ClassVar[str] = "DAGMM (ICLR 2018): compression + estimation net, GMM energy"
     smoke_params: ClassVar[dict] = {"epochs": 3, "batch_size": 32, "learning_rate": 1e-3}
-    param_bounds: ClassVar[dict] = {"dropout": (0.0, 0.95), "lambda1": (0.0, None), "lambda2": (0.0, None)}
+    default_dataset: ClassVar[str] = "breast_cancer:unsupervised"
+    # A3's and ARGUE's tabular compression/estimation sizes, lr 1e-4, 200 epochs
+    default_grid: ClassVar[dict[str, list]] = {"comp_hiddens": [[12, 4, 1], [60, 30, 10]],
+                                               "est_hiddens": [[10, 2], [10, 4]], "epochs": [200],
+                                               "batch_size": [64], "learning_rate": [1e-4]}
+    param_constraints: ClassVar[dict[str, list]] = {
+        "comp_hiddens": [IntSequence()], "est_hiddens": [IntSequence()], "dropout": [DROPOUT],
+        "lambda1": [NON_NEGATIVE], "lambda2": [NON_NEGATIVE], "epochs": [EPOCHS],
+        "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
+    }
 
     def __init__(self, *, comp_hiddens: tuple[int, ...] = (12, 4, 1), est_hiddens: tuple[int, ...] = (10, 2),
                  dropout: float = 0.5, lambda1: float = 0.1, lambda2: float = 0.005, epochs: int = 200,
@@ -140,11 +151,9 @@ class DAGMM(TorchDetector):
         self.learning_rate = learning_rate
 
     def build_networks(self, feature_shape, n_subclasses):
-        if self.comp_hiddens is None or self.est_hiddens is None:
-            raise AdrayError("comp_hiddens and est_hiddens must be sequences of positive integers, not None")
         comp = baseline_networks.resolve_dims(self.comp_hiddens, 0, "comp_hiddens")
         est = baseline_networks.resolve_dims(self.est_hiddens, 0, "est_hiddens")
-        dropout = baseline_networks.check_unit_interval(self.dropout, "dropout")
+        dropout = float(self.dropout)
         for attr in ("gmm_phi_", "gmm_mu_", "gmm_sigma_"):
             self.__dict__.pop(attr, None)
         return {"dagmm": DAGMMNet(int(np.prod(feature_shape)), comp, est, dropout)}

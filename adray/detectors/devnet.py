@@ -32,6 +32,7 @@ from torch import nn
 
 from adray.detectors.components import keras_like
 from adray.detectors.components.baseline_networks import keras_rmsprop
+from adray.detectors.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval, IntSequence
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -73,12 +74,19 @@ class DevNet(TorchDetector):
     learning_rate, clipnorm : RMSprop step size (1e-3) and global gradient-norm clip (1).
     """
 
-    supervision = "semi"
+    summary: ClassVar[str] = "DevNet (KDD 2019): deviation loss, balanced batches"
+    supervision: ClassVar[str] = "semi"
     requires_known_anomalies: ClassVar[bool] = True  # fit needs >= 1 row with y = 1
     state_attrs: ClassVar[tuple[str, ...]] = ("ref_mean_", "ref_std_")
     smoke_params: ClassVar[dict] = {"epochs": 4, "steps_per_epoch": 20, "batch_size": 64}
-    param_bounds: ClassVar[dict] = {"l2": (0.0, None), "margin": (0.0, None), "n_reference": (2, None),
-                                    "clipnorm": (0.0, None)}
+    default_dataset: ClassVar[str] = "breast_cancer"
+    # the paper's 20-unit network and its deeper 1000-250-20 option
+    default_grid: ClassVar[dict[str, list]] = {"epochs": [50], "hidden_dims": [[20], [1000, 250, 20]]}
+    param_constraints: ClassVar[dict[str, list]] = {
+        "hidden_dims": [IntSequence(min_len=0)], "l2": [NON_NEGATIVE], "margin": [NON_NEGATIVE],
+        "n_reference": [Interval(int, 2)], "epochs": [EPOCHS], "steps_per_epoch": [POSITIVE_INT],
+        "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE], "clipnorm": [NON_NEGATIVE],  # 0 = no clipping
+    }
 
     def __init__(self, *, hidden_dims: tuple[int, ...] = (20,), l2: float = 0.01, margin: float = 5.0,
                  n_reference: int = N_REFERENCE, epochs: int = 50, steps_per_epoch: int = 20,
@@ -95,8 +103,6 @@ class DevNet(TorchDetector):
 
     def build_networks(self, feature_shape, n_subclasses):
         dims = tuple(self.hidden_dims)
-        if not all(isinstance(d, (int, np.integer)) and d > 0 for d in dims):
-            raise AdrayError(f"hidden_dims must be a sequence of positive integers, got {dims!r}")
         return {"net": DevNetwork(int(np.prod(feature_shape)), tuple(int(d) for d in dims))}
 
     def make_optimizers(self):

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from adray.detectors.components import baseline_networks, keras_like
+from adray.detectors.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence
 from adray.detectors.torch_template import TorchDetector
 
 
@@ -64,8 +65,14 @@ class FAnoGAN(TorchDetector):
     epochs : epochs of each stage ("gan", then "encoder"), batch_size, learning_rate : as ARGUE.
     """
 
+    summary: ClassVar[str] = "f-AnoGAN: WGAN, then izi_f encoder"
     smoke_params: ClassVar[dict] = {"epochs": 3, "batch_size": 32, "learning_rate": 1e-3}
-    param_bounds: ClassVar[dict] = {"kappa": (0.0, None)}
+    default_dataset: ClassVar[str] = "breast_cancer:unsupervised"
+    default_grid: ClassVar[dict[str, list]] = {"epochs": [100], "batch_size": [32], "learning_rate": [1e-4, 1e-3]}
+    param_constraints: ClassVar[dict[str, list]] = {
+        "hidden_dims": [None, IntSequence()], "latent_dim": [POSITIVE_INT], "kappa": [NON_NEGATIVE],
+        "epochs": [EPOCHS], "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
+    }
 
     def __init__(self, *, hidden_dims: tuple[int, ...] | None = None, latent_dim: int = 8, kappa: float = 1.0,
                  epochs: int = 500, batch_size: int = 128, learning_rate: float = 1e-4) -> None:

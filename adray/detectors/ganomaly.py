@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from adray.detectors.components import baseline_networks, keras_like
+from adray.detectors.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval, IntSequence, Options
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -173,10 +174,20 @@ class GANomaly(TorchDetector):
     epochs, batch_size, learning_rate, beta1 : niter 15, batchsize 64, lr 2e-4, beta1 0.5.
     """
 
+    summary: ClassVar[str] = "GANomaly (ACCV 2018): encoder-decoder-encoder with adversarial feature matching"
     smoke_params: ClassVar[dict] = {"epochs": 5, "batch_size": 32, "learning_rate": 1e-3, "enc_dims": (16, 8),
                                     "latent_dim": 16, "n_filters": 8, "image_size": 8}
-    param_bounds: ClassVar[dict] = {"beta1": (0.0, 0.999), "w_adv": (0.0, None), "w_con": (0.0, None),
-                                    "w_enc": (0.0, None), "image_size": (8, None)}
+    default_dataset: ClassVar[str] = "digits"
+    # Akcay et al.: 15 epochs, batch 64; 16 px and 32 filters keep the conv net CPU-sized
+    default_grid: ClassVar[dict[str, list]] = {"epochs": [15], "batch_size": [64], "image_size": [16],
+                                               "n_filters": [32]}
+    param_constraints: ClassVar[dict[str, list]] = {
+        "architecture": [Options("auto", "conv", "dense")], "enc_dims": [None, IntSequence()],
+        "latent_dim": [POSITIVE_INT], "n_filters": [POSITIVE_INT],
+        "image_size": [Options(*(2 ** k for k in range(3, 11)))],  # a power of two the DCGAN halves down to 4
+        "w_adv": [NON_NEGATIVE], "w_con": [NON_NEGATIVE], "w_enc": [NON_NEGATIVE], "epochs": [EPOCHS],
+        "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE], "beta1": [Interval(float, 0, 1, closed="left")],
+    }
 
     def __init__(self, *, architecture: str = "auto", enc_dims: tuple[int, ...] | None = None, latent_dim: int = 100,
                  n_filters: int = 64, image_size: int = 32, w_adv: float = 1.0, w_con: float = 50.0,
@@ -200,8 +211,6 @@ class GANomaly(TorchDetector):
         arch = self.architecture
         if arch == "auto":
             arch = "conv" if len(feature_shape) in (2, 3) else "dense"
-        if arch not in ("conv", "dense"):
-            raise AdrayError(f"architecture must be 'auto', 'conv' or 'dense', got {self.architecture!r}")
         self.architecture_ = arch
         if arch == "dense":
             n_inputs = int(np.prod(feature_shape))
@@ -216,8 +225,6 @@ class GANomaly(TorchDetector):
             raise AdrayError(f"architecture 'conv' needs images (n, H, W) or (n, H, W, C); got feature shape "
                              f"{tuple(feature_shape)}")
         size = int(self.image_size)
-        if size < 8 or size & (size - 1):
-            raise AdrayError(f"image_size must be a power of two >= 8, got {self.image_size!r}")
         channels = feature_shape[2] if len(feature_shape) == 3 else 1
         nz, nf = baseline_networks.resolve_dims((self.latent_dim, self.n_filters), 0, "latent_dim/n_filters")
         self._discriminator_args = (size, channels, nf)

@@ -42,6 +42,7 @@ from torch.func import functional_call, grad, vmap
 
 from adray.detectors.components import baseline_networks
 from adray.detectors.components.autoencoders import DenseAutoEncoder
+from adray.detectors.constraints import DROPOUT, EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence, Options
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -90,9 +91,18 @@ class GradCon(TorchDetector):
     grad_count_ : the number of steps summed. ``mean_gradients()`` = grad_sum_ / grad_count_.
     """
 
+    summary: ClassVar[str] = "GradCon (ECCV 2020): gradient-constrained AE"
     state_attrs: ClassVar[tuple[str, ...]] = ("grad_sum_", "grad_count_")
     smoke_params: ClassVar[dict] = {"epochs": 3, "batch_size": 32}
-    param_bounds: ClassVar[dict] = {"dropout": (0.0, 0.95), "train_weight": (0.0, None), "score_weight": (0.0, None)}
+    default_dataset: ClassVar[str] = "breast_cancer:unsupervised"
+    # Kwon et al.'s per-layer cosine, and the element-wise one R2-AD2 shipped
+    default_grid: ClassVar[dict[str, list]] = {"epochs": [100], "batch_size": [32], "learning_rate": [1e-3],
+                                               "cosine": ["layer", "element"]}
+    param_constraints: ClassVar[dict[str, list]] = {
+        "hidden_dims": [None, IntSequence()], "dropout": [DROPOUT], "train_weight": [NON_NEGATIVE],
+        "score_weight": [NON_NEGATIVE], "cosine": [Options("layer", "element")], "epochs": [EPOCHS],
+        "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
+    }
 
     def __init__(self, *, hidden_dims: tuple[int, ...] | None = None, dropout: float = 0.4, train_weight: float = 0.03,
                  score_weight: float = 0.12, cosine: str = "layer", epochs: int = 100, batch_size: int = 256,
@@ -107,11 +117,9 @@ class GradCon(TorchDetector):
         self.learning_rate = learning_rate
 
     def build_networks(self, feature_shape, n_subclasses):
-        gradient_constraint([torch.zeros(1)], [torch.zeros(1)], self.cosine)  # validates ``cosine``
         n_inputs = int(np.prod(feature_shape))
         self.hidden_dims_ = baseline_networks.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims")
-        dropout = baseline_networks.check_unit_interval(self.dropout, "dropout")
-        return {"ae": DenseAutoEncoder(n_inputs, self.hidden_dims_, dropout)}
+        return {"ae": DenseAutoEncoder(n_inputs, self.hidden_dims_, float(self.dropout))}
 
     def _kernel_names(self) -> list[str]:
         return [f"decoder.{name}.weight" for name, m in self.networks_["ae"].decoder.named_children()

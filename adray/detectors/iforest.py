@@ -19,6 +19,7 @@ from typing import ClassVar
 import numpy as np
 
 from adray.detectors.base import BaseDetector, NotFittedError
+from adray.detectors.constraints import POSITIVE_INT, Interval, Options
 
 
 class IForest(BaseDetector):
@@ -29,7 +30,16 @@ class IForest(BaseDetector):
     n_estimators, max_samples, max_features : passed to ``IsolationForest`` (its defaults).
     """
 
+    summary: ClassVar[str] = "Isolation Forest (scikit-learn, sign flipped)"
     smoke_params: ClassVar[dict] = {"n_estimators": 25}
+    default_dataset: ClassVar[str] = "breast_cancer"
+    default_grid: ClassVar[dict[str, list]] = {"n_estimators": [100, 300]}
+    # the values scikit-learn's IsolationForest takes
+    param_constraints: ClassVar[dict[str, list]] = {
+        "n_estimators": [POSITIVE_INT],
+        "max_samples": [Options("auto"), POSITIVE_INT, Interval(float, 0, 1, closed="right")],
+        "max_features": [POSITIVE_INT, Interval(float, 0, 1, closed="right")],
+    }
 
     def __init__(self, *, n_estimators: int = 100, max_samples: int | float | str = "auto",
                  max_features: int | float = 1.0) -> None:

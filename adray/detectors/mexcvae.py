@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from adray.detectors.components import baseline_networks, keras_like
+from adray.detectors.constraints import DROPOUT, EPOCHS, POSITIVE, POSITIVE_INT, IntSequence
 from adray.detectors.torch_template import TorchDetector
 
 GATE_CODE = 4  # ARGUE: code_dim_override=4 for the gating AE
@@ -173,8 +174,14 @@ class MExCVAE(TorchDetector):
     epochs, batch_size, learning_rate : training length, minibatch, RMSprop step size.
     """
 
+    summary: ClassVar[str] = "MEx-CVAE(C): two expert CVAEs and a gate"
     smoke_params: ClassVar[dict] = {"epochs": 3, "batch_size": 32, "learning_rate": 1e-3}
-    param_bounds: ClassVar[dict] = {"dropout": (0.0, 0.95)}
+    default_dataset: ClassVar[str] = "breast_cancer:unsupervised"
+    default_grid: ClassVar[dict[str, list]] = {"epochs": [100], "batch_size": [32], "learning_rate": [1e-4, 1e-3]}
+    param_constraints: ClassVar[dict[str, list]] = {
+        "hidden_dims": [None, IntSequence(min_len=2)], "dropout": [DROPOUT], "epochs": [EPOCHS],
+        "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
+    }
 
     def __init__(self, *, hidden_dims: tuple[int, ...] | None = None, dropout: float = 0.1, epochs: int = 500,
                  batch_size: int = 256, learning_rate: float = 1e-4) -> None:
@@ -187,8 +194,7 @@ class MExCVAE(TorchDetector):
     def build_networks(self, feature_shape, n_subclasses):
         n_inputs = int(np.prod(feature_shape))
         self.hidden_dims_ = baseline_networks.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims", min_len=2)
-        dropout = baseline_networks.check_unit_interval(self.dropout, "dropout")
-        return {"mex": MExCVAENet(n_inputs, self.hidden_dims_, dropout)}
+        return {"mex": MExCVAENet(n_inputs, self.hidden_dims_, float(self.dropout))}
 
     def make_optimizers(self):
         return {"main": baseline_networks.keras_rmsprop(self.networks_["mex"].parameters(), self.learning_rate)}

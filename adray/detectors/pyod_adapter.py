@@ -125,6 +125,10 @@ def pyod_detector(name: str) -> type[BaseDetector]:
         "pyod_name": name, "pyod_class": pyod_cls, "takes_seed": takes_seed, "takes_device": takes_device,
         "supervision": "semi" if needs_y else "unsupervised", "uses_gpu": takes_device, "required": required,
         "smoke_params": {p.name: 1 for p in hyper if p.name in EPOCH_PARAMS and isinstance(p.default, int)},
+        "summary": f"PyOD's {name}",
+        # a class whose fit requires y learns from labelled anomalies: the setting with 20 of them
+        "requires_known_anomalies": needs_y,
+        "default_dataset": "breast_cancer" if needs_y else "breast_cancer:unsupervised",
     })
     _CACHE[name] = cls
     return cls
@@ -144,6 +148,9 @@ class PyODDetector(BaseDetector):
     takes_seed: ClassVar[bool] = False
     takes_device: ClassVar[bool] = False
     required: ClassVar[tuple[str, ...]] = ()  # PyOD arguments without a default
+    # one configuration, PyOD's defaults (the wrapper's constructor defaults), on a tabular embedded set
+    default_grid: ClassVar[dict[str, list]] = {}
+    default_dataset: ClassVar[str] = "breast_cancer:unsupervised"
 
     def __reduce__(self):  # generated classes are not importable by name: pickle by PyOD name
         return _rebuild, (self.pyod_name, dict(self.__dict__))

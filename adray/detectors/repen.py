@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from adray.detectors.components import keras_like
+from adray.detectors.constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -94,11 +95,18 @@ class REPEN(TorchDetector):
     n_outlier_candidates_ : how many training rows were outlier candidates.
     """
 
-    supervision = "unsupervised"
+    summary: ClassVar[str] = "REPEN (KDD 2018): LeSiNN candidates, triplet loss"
+    supervision: ClassVar[str] = "unsupervised"
     state_attrs: ClassVar[tuple[str, ...]] = ("references_",)
     smoke_params: ClassVar[dict] = {"epochs": 2, "steps_per_epoch": 3, "batch_size": 64}
-    param_bounds: ClassVar[dict] = {"epochs": (0, 30), "margin": (0.0, None), "cutoff_std": (0.0, None),
-                                    "steps_per_epoch": (1, None)}
+    default_dataset: ClassVar[str] = "breast_cancer:unsupervised"
+    default_grid: ClassVar[dict[str, list]] = {"epochs": [30], "embedding_dim": [20, 50]}
+    param_constraints: ClassVar[dict[str, list]] = {
+        "embedding_dim": [POSITIVE_INT], "margin": [NON_NEGATIVE], "ensemble_size": [POSITIVE_INT],
+        "subsample_size": [POSITIVE_INT], "cutoff_std": [NON_NEGATIVE],
+        "epochs": [Interval(int, 0, 30)],  # the seeds' protocol trains REPEN for at most 30 epochs
+        "batch_size": [POSITIVE_INT], "steps_per_epoch": [None, POSITIVE_INT], "learning_rate": [POSITIVE],
+    }
 
     def __init__(self, *, embedding_dim: int = 20, margin: float = 1000.0, ensemble_size: int = 50,
                  subsample_size: int = 8, cutoff_std: float = 1.7321, epochs: int = 30, batch_size: int = 256,
@@ -114,8 +122,6 @@ class REPEN(TorchDetector):
         self.learning_rate = learning_rate
 
     def build_networks(self, feature_shape, n_subclasses):
-        if int(self.epochs) > 30:
-            raise AdrayError(f"REPEN trains for at most 30 epochs (as the seeds ran it), got epochs={self.epochs}")
         return {"net": REPENNetwork(int(np.prod(feature_shape)), int(self.embedding_dim))}
 
     def make_optimizers(self):

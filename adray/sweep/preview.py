@@ -7,18 +7,24 @@ import inspect
 from collections import Counter
 
 from adray.errors import DatasetMissingError
-from adray.sweep.request import SETTING_KEYS, SweepRequest, expand_trials, search_cells
-from adray.tune import spaces
+from adray.sweep.request import (
+    SETTING_KEYS,
+    SweepRequest,
+    default_dataset,
+    expand_trials,
+    search_cells,
+    split_dataset_arg,
+)
 
 
 def missing_datasets(request: SweepRequest) -> dict[str, str]:
     """Dataset name -> the message saying which files are missing and where to get them."""
     from adray.data.cache import locate
 
-    names = request.datasets or [spaces.default_dataset(m) for m in request.methods]
+    names = request.datasets or [default_dataset(m) for m in request.methods]
     missing = {}
     for arg in dict.fromkeys(names):
-        name, _ = spaces.split_dataset_arg(arg)
+        name, _ = split_dataset_arg(arg)
         try:
             locate(name)
         except DatasetMissingError as exc:

@@ -20,7 +20,6 @@ from adray.data.settings import Setting
 from adray.errors import AdrayError, UnknownNameError
 from adray.sweep.space import Distribution, check_distribution, is_distribution
 from adray.sweep.trial import TrialConfig
-from adray.tune import spaces
 
 SETTING_KEYS = {"setting", "p_contamination", "n_train_anomalies", "p_test", "p_val", "split_seed"}
 SEARCHES = ("grid", "random", "optuna")
@@ -31,6 +30,8 @@ DEFAULT_PENDING_TIMEOUT_S = 1800.0
 # trials per Ray Tune Tuner: one Tuner's driver-side cost per trial grows with its trial count (see the
 # scaling benchmark), so a larger sweep runs as successive Tuners of this size, in one folder and one ledger
 DEFAULT_TUNER_SIZE = 2000
+# the trial seeds unless --seeds says otherwise: the five seeds ARGUE and R2-AD2 published with
+DEFAULT_SEEDS: list[int] = [110, 210, 310, 410, 510]
 
 
 @dataclass
@@ -39,7 +40,7 @@ class SweepRequest:
 
     methods: list[str] = field(default_factory=list)
     datasets: list[str] | None = None
-    seeds: list[int] = field(default_factory=lambda: list(spaces.DEFAULT_SEEDS))
+    seeds: list[int] = field(default_factory=lambda: list(DEFAULT_SEEDS))
     overrides: dict[str, list] = field(default_factory=dict)
     gpus_per_trial: float = 0.0
     cpus_per_trial: float = 1.0
@@ -92,6 +93,32 @@ class SweepRequest:
 
 
 # ---- parsing ------------------------------------------------------------------------------------
+def split_dataset_arg(text: str) -> tuple[str, str | None]:
+    """``"nsl_kdd:r2ad2"`` -> ("nsl_kdd", "r2ad2"); ``"digits"`` -> ("digits", None); ``"odds:x"`` stays whole."""
+    from adray.data.catalog import CSV_PREFIX, ODDS_PREFIX
+
+    for prefix in (ODDS_PREFIX, CSV_PREFIX):
+        if text.startswith(prefix):
+            name, _, setting = text[len(prefix):].partition(":")
+            return prefix + name, setting or None
+    name, _, setting = text.partition(":")
+    return name, setting or None
+
+
+def default_dataset(method: str) -> str:
+    """What ``--method NAME`` runs on without --dataset: the detector's declared ``default_dataset``."""
+    from adray.detectors import get
+
+    return get(method).default_dataset
+
+
+def default_grid(method: str) -> dict[str, list]:
+    """A copy of the detector's declared ``default_grid`` (``{}``: one configuration, its defaults)."""
+    from adray.detectors import get
+
+    return {key: list(values) for key, values in get(method).default_grid.items()}
+
+
 def parse_value(text: str):
     """``3`` -> 3, ``1e-3`` -> 0.001, ``none`` -> None, ``true`` -> True, ``[64,32]`` -> [64, 32], else str."""
     lowered = text.strip().lower()
@@ -144,32 +171,6 @@ def _hyperparameters(method: str) -> dict[str, inspect.Parameter]:
     return {k: p for k, p in params.items() if k != "self" and p.kind is not p.VAR_KEYWORD}
 
 
-def check_value(method: str, key: str, value, parameter: inspect.Parameter, bounds: dict) -> None:
-    """Reject a value of the wrong kind or outside its range.
-
-    The range comes from the detector's ``param_bounds`` (``{name: (low, high)}``, inclusive, ``None``
-    for open); without one, a number whose default is positive (epochs, learning rates, sizes) must
-    be positive.
-    """
-    default, where = parameter.default, f"{method}: {key}={value!r}"
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise AdrayError(f"{where} must be true or false")
-        return
-    if not isinstance(default, int | float):
-        return  # tuples, strings, None: the detector checks them when it is built
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AdrayError(f"{where} must be a number (default {default!r})")
-    if isinstance(default, int) and not isinstance(value, int):
-        raise AdrayError(f"{where} must be a whole number (default {default})")
-    if key in bounds:
-        low, high = bounds[key]
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise AdrayError(f"{where} is out of range [{low}, {high}]")
-    elif default > 0 and value <= 0:
-        raise AdrayError(f"{where} must be > 0")
-
-
 def method_overrides(method: str, overrides: dict) -> dict:
     """The ``--set`` values that apply to ``method``: plain keys it has, then ``method.key`` (which win)."""
     known = _hyperparameters(method)
@@ -187,34 +188,25 @@ def space_for(method: str, overrides: dict) -> dict:
             if is_distribution(v)}
 
 
-def default_dataset(method: str) -> str:
-    """``"dataset"`` or ``"dataset:setting"``: what ``--method NAME`` runs on when no --dataset is given."""
-    return spaces.default_dataset(method)
-
-
-def split_dataset_arg(text: str) -> tuple[str, str | None]:
-    """A ``--dataset`` value as (dataset, setting or None): ``"nsl_kdd:r2ad2"`` -> ("nsl_kdd", "r2ad2")."""
-    return spaces.split_dataset_arg(text)
-
-
 def grid_for(method: str, overrides: dict) -> list[dict]:
     """Every hyperparameter combination for ``method``: its default grid updated by ``--set`` (value
     lists only: distributions are checked here and sampled by the searcher)."""
     from adray.detectors import get
+    from adray.detectors.constraints import check_param, constraints_of, integers_only
 
-    known = _hyperparameters(method)
-    bounds = getattr(get(method), "param_bounds", {})
-    grid = spaces.default_grid(method)
+    cls = get(method)
+    table = constraints_of(cls)
+    grid = default_grid(method)
     for key, values in method_overrides(method, overrides).items():
         grid[key] = values
     space = {k: v for k, v in grid.items() if is_distribution(v)}
     grid = {k: v for k, v in grid.items() if k not in space}
-    for key, raw in space.items():
-        check_distribution(method, key, Distribution.from_dict(raw), known[key].default,
-                           lambda value, key=key: check_value(method, key, value, known[key], bounds))
+    for key, raw in space.items():  # the detector's own table bounds what a distribution may sample
+        check_distribution(method, key, Distribution.from_dict(raw), integers_only(table.get(key, ())),
+                           lambda value, key=key: check_param(cls, key, value))
     for key, values in grid.items():
         for value in values:
-            check_value(method, key, value, known[key], bounds)
+            check_param(cls, key, value)
     keys = sorted(grid)
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(grid[k] for k in keys))]
 
@@ -301,11 +293,39 @@ def _configurations(request: SweepRequest):
 
     for method in request.methods:
         smoke = dict(getattr(get(method), "smoke_params", {})) if request.smoke else {}
-        datasets = request.datasets or [spaces.default_dataset(method)]
+        datasets = request.datasets or [default_dataset(method)]
         for dataset_arg, params in itertools.product(datasets, grid_for(method, request.overrides)):
-            dataset, preset = spaces.split_dataset_arg(dataset_arg)
+            dataset, preset = split_dataset_arg(dataset_arg)
             for setting in _settings_for(dataset, request.overrides, preset):
+                check_supervision(method, dataset, setting)
                 yield method, dataset, setting, {**params, **smoke}
+
+
+def has_known_anomalies(setting: Setting) -> bool:
+    """Whether the setting labels any training row as a known anomaly (y = 1)."""
+    if not setting.train_anomalies:
+        return False
+    if setting.p_labelled is not None:
+        return setting.p_labelled > 0
+    return setting.n_train_anomalies is None or setting.n_train_anomalies > 0
+
+
+def check_supervision(method: str, dataset: str, setting: Setting) -> None:
+    """Refuse a method that cannot train without known anomalies on a setting that has none, naming one
+    that works: otherwise every one of its trials would fail."""
+    from adray.detectors import get
+
+    if not get(method).requires_known_anomalies or has_known_anomalies(setting):
+        return
+    working = [name for name, s in get_spec(dataset).settings.items() if has_known_anomalies(s)]
+    if working:
+        fix = f"use a setting that has some, e.g. --dataset {dataset}:{working[0]}"
+    else:
+        fix = f"no setting of {dataset} has any: run it on {default_dataset(method)} (its default)"
+    if setting.p_labelled is None and setting.train_anomalies:
+        fix += ", or add --set n_train_anomalies=20"
+    raise AdrayError(f"{method} cannot train without known anomalies (training rows labelled 1), and "
+                     f"{dataset}:{setting.name} has none; {fix}")
 
 
 def expand_trials(request: SweepRequest, require_files: bool = True) -> list[TrialConfig]:

@@ -73,11 +73,12 @@ def parse_distribution(text: str) -> Distribution | None:
     return Distribution(kind, args)
 
 
-def check_distribution(method: str, key: str, dist: Distribution, default, check) -> None:
-    """Refuse a distribution whose values the hyperparameter cannot take (``check(value)`` raises)."""
-    if isinstance(default, int) and not isinstance(default, bool) and dist.kind in ("uniform", "loguniform"):
-        raise AdrayError(f"{method}: {key}={dist} samples fractions, but {key} is a whole number "
-                         f"(default {default}); use randint(low, high) or choice(...)")
+def check_distribution(method: str, key: str, dist: Distribution, integers_only: bool, check) -> None:
+    """Refuse a distribution whose values the hyperparameter cannot take (``check(value)`` raises): the
+    ends of its range, or each of its choices, must pass the detector's constraint table."""
+    if integers_only and dist.kind in ("uniform", "loguniform"):
+        raise AdrayError(f"{method}: {key}={dist} samples fractions, but {key} is a whole number; "
+                         "use randint(low, high) or choice(...)")
     for value in dist.values_to_check():
         try:
             check(value)

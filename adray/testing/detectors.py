@@ -20,12 +20,17 @@ from typing import ClassVar
 import numpy as np
 
 from adray.detectors.base import BaseDetector
+from adray.detectors.constraints import NON_NEGATIVE, POSITIVE_INT, Interval
 
 
 class Sleepy(BaseDetector):
+    """Scores by the distance to the training mean; sleeps, logs and fails when asked to."""
+
     smoke_params: ClassVar[dict] = {"epochs": 2, "seconds_per_epoch": 0.0}
-    param_bounds: ClassVar[dict] = {"seconds_per_epoch": (0, None), "fail_at_epoch": (0, None),
-                                    "crash_at_epoch": (0, None), "nan_loss_at_epoch": (0, None)}
+    param_constraints: ClassVar[dict[str, list]] = {
+        "epochs": [POSITIVE_INT], "seconds_per_epoch": [NON_NEGATIVE], "fail_at_epoch": [Interval(int, 0)],
+        "crash_at_epoch": [Interval(int, 0)], "nan_loss_at_epoch": [Interval(int, 0)],
+    }
 
     def __init__(self, *, epochs: int = 3, seconds_per_epoch: float = 0.2, fail_at_epoch: int = 0,
                  nan_scores: bool = False, constant_scores: bool = False, nan_loss_at_epoch: int = 0,
@@ -100,3 +105,18 @@ class Scripted(Sleepy):
 
     def _validation(self, X_val, y_val) -> dict:
         return {"val_auc": self.curve(getattr(self, "epoch_", 1))}
+
+
+class Declared(Sleepy):
+    """A plug-in that declares its own sweep defaults, as any detector outside adray can: the sweep runs
+    its grid on its dataset when the command names neither."""
+
+    summary: ClassVar[str] = "a plug-in with its own grid and default dataset"
+    default_dataset: ClassVar[str] = "digits:r2ad2"
+    default_grid: ClassVar[dict[str, list]] = {"epochs": [1, 2], "seconds_per_epoch": [0.0]}
+
+
+class NeedsAnomalies(SleepySemi):
+    """A plug-in that cannot train without known anomalies (``requires_known_anomalies``)."""
+
+    requires_known_anomalies: ClassVar[bool] = True

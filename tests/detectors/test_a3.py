@@ -199,7 +199,7 @@ def test_resume_across_stages_gives_the_same_scores(toy, anomaly_net, stop_stage
 
 
 def test_bad_hyperparameters_and_labels_are_rejected(toy):
-    with pytest.raises(AdrayError, match="anomaly_net must be"):
+    with pytest.raises(AdrayError, match="anomaly_net='gan' must be one of 'normal', 'uniform', 'vae'"):
         A3(anomaly_net="gan").fit(toy.X_train, y=semi(toy))
     with pytest.raises(AdrayError, match="semi-supervised"):
         A3().fit(toy.X_train)

@@ -346,9 +346,9 @@ def test_views_hyperparameter_sets_the_number_of_views(windows):
 def test_bad_shapes_and_views_are_rejected(windows):
     with pytest.raises(AdrayError, match=r"windows of shape \(n, T, C\).*got feature shape \(4, 4, 2\)"):
         AMSL(epochs=1, **TINY).fit(np.zeros((4, 4, 4, 2), dtype=np.float32))
-    with pytest.raises(AdrayError, match="views must be distinct names"):
+    with pytest.raises(AdrayError, match=r"views=\('raw', 'warp'\) must be a non-empty list of distinct values"):
         AMSL(epochs=1, views=("raw", "warp"), **TINY).fit(windows[0])
-    with pytest.raises(AdrayError, match="views must be distinct names"):
+    with pytest.raises(AdrayError, match="must be a non-empty list of distinct values from 'raw', 'noise'"):
         AMSL(epochs=1, views=("raw", "raw"), **TINY).fit(windows[0])
     univariate = AMSL(epochs=1, **TINY).fit(windows[0][:, :, 0])  # (n, T) = univariate windows
     assert univariate.networks_["amsl"].n_channels == 1

@@ -238,9 +238,9 @@ def test_same_seed_same_scores_and_resume_across_stages(toy, partitions, stop_st
 
 def test_bad_hyperparameters_are_rejected(toy):
     kwargs = two_groups(toy)
-    with pytest.raises(AdrayError, match="partitions must be"):
+    with pytest.raises(AdrayError, match="partitions='kmeans' must be one of 'auto', 'given', 'clusters'"):
         ARGUE(partitions="kmeans").fit(toy.X_train, **kwargs)
-    with pytest.raises(AdrayError, match="n_clusters must be"):
+    with pytest.raises(AdrayError, match="n_clusters=0 must be an integer >= 1"):
         ARGUE(partitions="clusters", n_clusters=0).fit(toy.X_train, **kwargs)
     with pytest.raises(AdrayError, match="conv MAE needs"):
         ARGUE(architecture="conv").fit(toy.X_train, **kwargs)

@@ -130,11 +130,12 @@ def test_every_loss_option_trains(toy, g_loss, d_loss):
 
 
 def test_bad_hyperparameters_are_rejected(toy):
-    for params, message in [({"g_arch": 4}, "g_arch must be one of"), ({"d_arch": 2}, "d_arch must be 1"),
-                            ({"g_loss": "hinge"}, "g_loss must be one of"), ({"d_loss": "x"}, "d_loss must be one of"),
-                            ({"minibatch": 0}, "minibatch must be an integer >= 1"),
-                            ({"steps_per_report": 2.5}, "steps_per_report must be an integer"),
-                            ({"learning_rate": 0.0}, "learning_rate must be > 0")]:
+    for params, message in [({"g_arch": 4}, "g_arch=4 must be one of 1, 2, 3"), ({"d_arch": 2}, "d_arch=2 must be one of 1"),
+                            ({"g_loss": "hinge"}, "g_loss='hinge' must be one of"),
+                            ({"d_loss": "x"}, "d_loss='x' must be one of"),
+                            ({"minibatch": 0}, "minibatch=0 must be an integer >= 1"),
+                            ({"steps_per_report": 2.5}, "steps_per_report=2.5 must be an integer"),
+                            ({"learning_rate": 0.0}, "learning_rate=0.0 must be a number > 0")]:
         with pytest.raises(AdrayError, match=message):
             GANDI(**params).fit(toy.X_train)
 

@@ -91,5 +91,5 @@ def test_element_cosine_reproduces_r2ad2_as_shipped(toy):
     assert gradient_constraint(g, ref, "element").item() == pytest.approx(-(1 + 1 - 1 + 1) / 4)
     det = GradCon(**GradCon.smoke_params, cosine="element").fit(toy.X_train, seed=1)
     assert auc(toy.y_test, det.decision_function(toy.X_test)) > 0.8
-    with pytest.raises(AdrayError, match="cosine must be"):
+    with pytest.raises(AdrayError, match="cosine='cos' must be one of 'layer', 'element'"):
         GradCon(cosine="cos").fit(toy.X_train)

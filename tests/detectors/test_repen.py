@@ -71,7 +71,7 @@ def test_defaults_and_epoch_cap(toy):
     assert fitted.references_.shape == (50, 8, 8)
     opt = fitted.optimizers_["main"]
     assert isinstance(opt, torch.optim.Adadelta) and (opt.defaults["lr"], opt.defaults["rho"]) == (1.0, 0.95)
-    with pytest.raises(AdrayError, match="at most 30 epochs"):
+    with pytest.raises(AdrayError, match=r"epochs=31 must be an integer in \[0, 30\]"):
         REPEN(epochs=31).fit(toy.X_train)
 
 

@@ -20,9 +20,8 @@ from test_catalog_loads import WRITERS  # noqa: E402
 from adray.cli import main  # noqa: E402
 from adray.data.catalog import get_spec  # noqa: E402
 from adray.sweep.preview import epochs_of  # noqa: E402
-from adray.sweep.request import SweepRequest, expand_trials  # noqa: E402
+from adray.sweep.request import SweepRequest, default_grid, expand_trials, split_dataset_arg  # noqa: E402
 from adray.sweep.sweepfile import load_sweep_file  # noqa: E402
-from adray.tune import spaces  # noqa: E402
 
 SEED_METHODS = ["a3", "argue", "r2ad2", "amsl", "gandi"]
 # per file, one dataset to write in its real format (gandi's only dataset is embedded: nothing to write)
@@ -41,7 +40,7 @@ def request_of(method: str, datasets: list[str] | None = None) -> SweepRequest:
 
 
 def dataset_name(arg: str) -> str:
-    return spaces.split_dataset_arg(arg)[0]
+    return split_dataset_arg(arg)[0]
 
 
 @pytest.fixture
@@ -72,14 +71,14 @@ def test_every_file_loads_and_pins_its_grids(method):
     request = request_of(method)
     assert request.methods[0] == method and request.datasets and len(request.seeds) >= 5
     for arg in request.datasets:  # every dataset names its preset, and the preset exists
-        name, preset = spaces.split_dataset_arg(arg)
+        name, preset = split_dataset_arg(arg)
         assert preset is None or get_spec(name).setting(preset).name == preset
     trials = expand_trials(request, require_files=False)  # every key and value valid for its method
     assert trials
     # every axis of a method's default (CPU-sized) grid is set by the file, so the number of configurations
     # of each method is the product of the file's own value lists
     for m in request.methods:
-        for key in spaces.default_grid(m):
+        for key in default_grid(m):
             assert f"{m}.{key}" in request.overrides or key in request.overrides, f"{method}.yaml leaves {m}.{key}"
         own = [v for k, v in request.overrides.items() if k.startswith(f"{m}.")]
         configs = {t.config_id for t in trials if t.method == m}

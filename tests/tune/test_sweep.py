@@ -167,7 +167,7 @@ def test_bad_requests_fail_before_anything_runs():
         expand_trials(SweepRequest(methods=["nope"]))
     with pytest.raises(UnknownNameError, match="--set epochz.*ae: .*epochs"):
         expand_trials(SweepRequest(methods=["ae"], overrides=parse_set(["epochz=3"])))
-    with pytest.raises(AdrayError, match=r"ae: epochs=-5 must be > 0"):
+    with pytest.raises(AdrayError, match=r"AutoEncoder: epochs=-5 must be an integer >= 0"):
         expand_trials(SweepRequest(methods=["ae"], overrides=parse_set(["epochs=-5"])))
     with pytest.raises(AdrayError, match=r"learning_rate='fast' must be a number"):
         expand_trials(SweepRequest(methods=["ae"], overrides=parse_set(["learning_rate=fast"])))

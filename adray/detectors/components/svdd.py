@@ -60,6 +60,7 @@ from torch import nn
 
 from adray.detectors.components import keras_like
 from adray.detectors.components.autoencoders import default_hidden_dims
+from adray.detectors.constraints import DROPOUT, EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence, Options
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 
@@ -230,14 +231,14 @@ class SVDDBase(TorchDetector):
 
     state_attrs: ClassVar[tuple[str, ...]] = ("c_", "train_steps_")
     smoke_params: ClassVar[dict] = {"pretrain_epochs": 2, "epochs": 2}
-    param_bounds: ClassVar[dict] = {"dropout": (0.0, 0.95), "lr_decay": (0.0, None)}
+    param_constraints: ClassVar[dict[str, list]] = {
+        "architecture": [Options(*ARCHITECTURES)], "hidden_dims": [None, IntSequence()], "dropout": [DROPOUT],
+        "pretrain_epochs": [EPOCHS], "pretrain_learning_rate": [POSITIVE], "epochs": [EPOCHS],
+        "learning_rate": [POSITIVE], "lr_decay": [NON_NEGATIVE], "batch_size": [POSITIVE_INT],
+    }
 
     # --------------------------------------------------------------- hooks
     def build_networks(self, feature_shape, n_subclasses):
-        if self.architecture not in ARCHITECTURES:
-            raise AdrayError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise AdrayError(f"dropout must be in [0, 1), got {self.dropout!r}")
         architecture = self.architecture
         if architecture in ("auto", "seeds"):  # "seeds": the published pair, conv for images and dense otherwise
             architecture = "conv" if is_conv_shape(feature_shape) else ("mlp" if architecture == "auto" else "dense")
@@ -253,8 +254,6 @@ class SVDDBase(TorchDetector):
             n_inputs = int(np.prod(feature_shape))
             default = MLP_DIMS if architecture == "mlp" else default_hidden_dims(n_inputs)
             dims = default if self.hidden_dims is None else tuple(self.hidden_dims)
-            if not dims or not all(isinstance(d, (int, np.integer)) and d > 0 for d in dims):
-                raise AdrayError(f"hidden_dims must be a non-empty sequence of positive integers, got {dims!r}")
             dims = tuple(int(d) for d in dims)
             if architecture == "mlp":
                 ae = MLPSVDDAutoEncoder(keras_like.Standardize.fit(self._fit_rows_), dims, float(self.dropout))

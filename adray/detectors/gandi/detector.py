@@ -84,10 +84,10 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from adray.detectors.constraints import POSITIVE, POSITIVE_INT, Interval, Options
 from adray.detectors.gandi.loss import D_LOSSES, G_LOSSES, discriminator_loss, generator_loss
 from adray.detectors.gandi.network import GENERATOR_ARCHS, Discriminator, Generator
 from adray.detectors.torch_template import TorchDetector
-from adray.errors import AdrayError
 
 NOISE_LOW, NOISE_HIGH = -8.0, 8.0  # z ~ U(-8, 8) (the original's Distributions.UniformDistribution)
 TF1_ADAM = {"betas": (0.9, 0.999), "eps": 1e-8}  # tf.train.AdamOptimizer defaults, as the original
@@ -97,12 +97,25 @@ SCORE_CHUNK_ROWS = 8192  # rows per forward pass when scoring (whole minibatches
 class GANDI(TorchDetector):
     """GAN discriminator anomaly detector; score = 1 - D(x) (see the module docstring)."""
 
+    summary: ClassVar[str] = ("GANDI (2017): GAN with minibatch discrimination; the discriminator is the detector, "
+                              "AUC tracked over training")
     supervision: ClassVar[str] = "unsupervised"
     state_attrs: ClassVar[tuple[str, ...]] = ("d_steps_", "g_steps_")
     # the smallest GAN (g_arch 1) with a 10x step size: 3 reports of 100 steps, ~0.6 s of CPU on 64 rows
     smoke_params: ClassVar[dict] = {"training_steps": 300, "steps_per_report": 100, "g_arch": 1, "learning_rate": 1e-2}
-    param_bounds: ClassVar[dict] = {"training_steps": (0, None), "steps_per_report": (1, None), "g_arch": (1, 3),
-                                    "d_arch": (1, 1), "d_step_ratio": (1, None), "minibatch": (1, None)}
+    default_dataset: ClassVar[str] = "gaussian_shift"
+    # the published settings 9-12: generator arch 3 or 2, D:G step ratio 1/3/6, minibatch 12; 5,000 steps
+    # (the original ran 200,001) reported every 500 steps: AUC over training
+    default_grid: ClassVar[dict[str, list]] = {"training_steps": [5000], "steps_per_report": [500], "g_arch": [3, 2],
+                                               "d_step_ratio": [1, 3, 6]}
+    param_constraints: ClassVar[dict[str, list]] = {
+        "training_steps": [Interval(int, 0)], "steps_per_report": [POSITIVE_INT],
+        "g_arch": [Options(*sorted(GENERATOR_ARCHS))],
+        "d_arch": [Options(1)],  # the original implements no other discriminator
+        "d_step_ratio": [POSITIVE_INT], "minibatch": [POSITIVE_INT], "g_loss": [Options(*G_LOSSES)],
+        "d_loss": [Options(*D_LOSSES)], "learning_rate": [POSITIVE], "noise_dim": [None, POSITIVE_INT],
+        "score_batch_size": [None, POSITIVE_INT],
+    }
 
     def __init__(self, *, training_steps: int = 5000, steps_per_report: int = 1000, g_arch: int = 3, d_arch: int = 1,
                  d_step_ratio: int = 1, minibatch: int = 12, g_loss: str = "cross_entropy",
@@ -122,7 +135,6 @@ class GANDI(TorchDetector):
 
     # ------------------------------------------------------------------ template hooks
     def build_networks(self, feature_shape, n_subclasses):
-        self._check_params()
         n_features = int(np.prod(feature_shape))
         self.noise_dim_ = n_features if self.noise_dim is None else int(self.noise_dim)
         return {"g": Generator(self.noise_dim_, n_features, int(self.g_arch)),
@@ -197,26 +209,3 @@ class GANDI(TorchDetector):
             z = z.sort(dim=0).values
         return z.to(self.device_)
 
-    def _check_params(self) -> None:
-        def positive_int(name, low=1):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise AdrayError(f"{name} must be an integer >= {low}, got {value!r}")
-
-        for name in ("steps_per_report", "d_step_ratio", "minibatch"):
-            positive_int(name)
-        positive_int("training_steps", low=0)
-        if self.g_arch not in GENERATOR_ARCHS:
-            raise AdrayError(f"g_arch must be one of {sorted(GENERATOR_ARCHS)} (the original's), got {self.g_arch!r}")
-        if self.d_arch != 1:
-            raise AdrayError(f"d_arch must be 1 (the original implements no other discriminator), got {self.d_arch!r}")
-        if self.g_loss not in G_LOSSES:
-            raise AdrayError(f"g_loss must be one of {', '.join(G_LOSSES)}, got {self.g_loss!r}")
-        if self.d_loss not in D_LOSSES:
-            raise AdrayError(f"d_loss must be one of {', '.join(D_LOSSES)}, got {self.d_loss!r}")
-        if self.noise_dim is not None:
-            positive_int("noise_dim")
-        if self.score_batch_size is not None:
-            positive_int("score_batch_size")
-        if not self.learning_rate > 0:
-            raise AdrayError(f"learning_rate must be > 0, got {self.learning_rate!r}")

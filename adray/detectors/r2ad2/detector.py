@@ -45,6 +45,19 @@ import torch
 
 from adray.detectors.components import keras_like
 from adray.detectors.components.autoencoders import default_hidden_dims
+from adray.detectors.constraints import (
+    DROPOUT,
+    EPOCHS,
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INT,
+    Boolean,
+    Interval,
+    IntSequence,
+    Options,
+    Subset,
+    TextSequence,
+)
 from adray.detectors.r2ad2.gradients import (
     GRAD_LAYERS,
     GRAD_TYPES,
@@ -96,13 +109,28 @@ class R2AD2(TorchDetector):
         (tests, smoke runs) need a larger value; sweeps keep the default.
     """
 
+    summary: ClassVar[str] = ("R2-AD2 (ECML-PKDD 2022): per-sample gradients of AE snapshots (torch.func), shared "
+                              "BN, LSTM alarm")
     supervision: ClassVar[str] = "semi"
     smoke_params: ClassVar[dict] = {"target_epochs": 2, "n_targets": 2, "n_target_epochs": 1, "epochs": 6,
                                     "alarm_dims": (16, 8, 8), "batch_size": 32, "dropout": 0.1,
                                     "norm_momentum": 0.3}
-    param_bounds: ClassVar[dict] = {"dropout": (0.0, 0.95), "p_holdout": (0.0, 0.95), "n_targets": (1, None),
-                                    "n_target_epochs": (0, None), "target_epochs": (0, None),
-                                    "trivial_stddev": (0.0, None), "norm_momentum": (0.0, 1.0)}
+    default_dataset: ClassVar[str] = "digits:r2ad2"
+    # the published protocol: K = 1 and 3 gradient snapshots; the small alarm and BN momentum 0.1 size it
+    # for a CPU (the seeds: K in 1..4, alarm "big", 100 epochs, norm_momentum 0.01, a GPU budget)
+    default_grid: ClassVar[dict[str, list]] = {"n_targets": [1, 3], "alarm_dims": ["small"], "epochs": [20],
+                                               "batch_size": [32], "norm_momentum": [0.1]}
+    param_constraints: ClassVar[dict[str, list]] = {
+        "target_dims": [None, POSITIVE_INT, IntSequence()], "dropout": [DROPOUT], "target_epochs": [EPOCHS],
+        "n_targets": [POSITIVE_INT], "n_target_epochs": [EPOCHS], "p_holdout": [Interval(float, 0, 1, closed="left")],
+        "alarm_dims": [Options(*ALARM_DIMS), IntSequence()], "lstm_middle": [Boolean()], "second_lstm": [Boolean()],
+        "grad_types": [Options(*GRAD_TYPES), Subset(*GRAD_TYPES)],
+        "grad_layers": [Options(*GRAD_LAYERS), TextSequence()],
+        "normalise_normal": [Boolean()], "trivial_stddev": [None, NON_NEGATIVE],  # 0 = uniform noise
+        "epochs": [EPOCHS], "batch_size": [POSITIVE_INT], "learning_rate": [POSITIVE],
+        "gradient_batch_size": [POSITIVE_INT], "precompute_gradients": [Boolean()],
+        "norm_momentum": [Interval(float, 0, 1)],
+    }
 
     def __init__(self, *, target_dims: int | tuple[int, ...] | None = None, dropout: float = 0.4,
                  target_epochs: int = 10, n_targets: int = 3, n_target_epochs: int = 5, p_holdout: float = 0.25,
@@ -141,38 +169,16 @@ class R2AD2(TorchDetector):
                 raise AdrayError(f"target_dims={dims!r} asks for the conv target, which needs a positive code and "
                                  f"28x28 or 32x32 images (optionally with channels last); got {feature_shape}")
             return int(dims)
-        dims = tuple(dims)
-        if not dims or not all(isinstance(d, (int, np.integer)) and d > 0 for d in dims):
-            raise AdrayError(f"target_dims must be None, an int or a tuple of positive ints, got {self.target_dims!r}")
         return tuple(int(d) for d in dims)
 
     def _alarm_dims(self) -> tuple[int, ...]:
-        dims = ALARM_DIMS.get(self.alarm_dims) if isinstance(self.alarm_dims, str) else tuple(self.alarm_dims)
-        if dims is None or not all(isinstance(d, (int, np.integer)) and d > 0 for d in dims):
-            raise AdrayError(f"alarm_dims must be 'big', 'small' or a tuple of positive ints, got {self.alarm_dims!r}")
+        dims = ALARM_DIMS[self.alarm_dims] if isinstance(self.alarm_dims, str) else tuple(self.alarm_dims)
         needed = 1 + int(bool(self.lstm_middle)) + int(bool(self.second_lstm)) if self.n_targets > 1 else 1
         if len(dims) < needed:
             raise AdrayError(f"alarm_dims {dims} is too short: this alarm variant needs at least {needed} widths")
         return tuple(int(d) for d in dims)
 
-    def _check_params(self) -> None:
-        if isinstance(self.n_targets, bool) or not isinstance(self.n_targets, (int, np.integer)) or self.n_targets < 1:
-            raise AdrayError(f"n_targets must be an integer >= 1, got {self.n_targets!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise AdrayError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not 0.0 <= self.p_holdout < 1.0:
-            raise AdrayError(f"p_holdout must be in [0, 1), got {self.p_holdout!r}")
-        types = (self.grad_types,) if isinstance(self.grad_types, str) else tuple(self.grad_types)
-        if not types or not set(types) <= set(GRAD_TYPES):
-            raise AdrayError(f"grad_types must be a non-empty subset of {GRAD_TYPES}, got {self.grad_types!r}")
-        if isinstance(self.grad_layers, str) and self.grad_layers not in GRAD_LAYERS:
-            raise AdrayError(f"grad_layers must be one of {GRAD_LAYERS} or a tuple of layer names, "
-                             f"got {self.grad_layers!r}")
-        if self.trivial_stddev is not None and self.trivial_stddev < 0:
-            raise AdrayError(f"trivial_stddev must be >= 0 (0 = uniform noise) or None, got {self.trivial_stddev!r}")
-
     def build_networks(self, feature_shape, n_subclasses):
-        self._check_params()
         self.target_dims_ = self._target_dims(feature_shape)
         target = make_target(feature_shape, self.target_dims_, float(self.dropout))
         types = (self.grad_types,) if isinstance(self.grad_types, str) else tuple(self.grad_types)
