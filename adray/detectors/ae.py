@@ -17,7 +17,7 @@ Glorot-uniform weights, zero biases; Keras-Adam(learning_rate, eps 1e-7). They d
 Score: the per-sample mean squared reconstruction error (in standardised units for ``"mlp"``).
 
 Defaults (``"mlp"``, dropout 0.1, 150 epochs, batch 128, learning rate 1e-3) were measured on 18
-ODDS/ADBench sets (``sweeps/bench_baselines.py``, README "Baselines next to PyOD"). The seeds' AE lost
+ODDS/ADBench sets (``adray bench baselines``, README "Baselines next to PyOD"). The seeds' AE lost
 0.06 mean AUC to PyOD's AutoEncoder there, mostly through its narrow halving widths (a code of 2 for 5
 to 32 features: -0.05) and [0, 1] scaling (-0.01); with those two changed, batch 128 (fewer steps, so a
 wide AE does not learn to copy anomalies) and dropout 0.1 (0.0 loses 0.02) were best. The seeds ran
@@ -62,7 +62,7 @@ class AutoEncoder(TorchDetector):
     smoke_params: ClassVar[dict] = {"epochs": 2}
     default_dataset: ClassVar[str] = "digits"
     # one default (the class defaults), measured against PyOD on 18 ODDS/ADBench sets
-    # (sweeps/bench_baselines.py); the seeds' network is architecture="dense" (see the module docstring)
+    # (adray bench baselines); the seeds' network is architecture="dense" (see the module docstring)
     default_grid: ClassVar[dict[str, list]] = {"architecture": ["mlp"], "epochs": [150], "batch_size": [128],
                                                "learning_rate": [1e-3], "dropout": [0.1]}
     param_constraints: ClassVar[dict[str, list]] = {

@@ -61,7 +61,7 @@ from adray.errors import AdrayError
 
 SCORE_STREAM = 7_919  # spawn key of the scoring views' stream (the training views use the stage stream)
 # windows transformed and scored at once (scores do not depend on it): on the CPU 16 scores a DSADS window
-# about 10 % faster than 64 (smaller (n, R, P, S) memory tensors; sweeps/bench_amsl.py), a GPU wants more
+# about 10 % faster than 64 (smaller (n, R, P, S) memory tensors; adray bench amsl), a GPU wants more
 SCORE_CHUNK = {"cpu": 16, "cuda": 64}
 
 
@@ -136,7 +136,7 @@ class AMSL(TorchDetector):
             local_slots=int(self.local_mem_dim),
             filters=(int(self.filter_size1), int(self.filter_size2), int(self.filter_size3)))
         if self.device_ == "cpu":
-            # the same function, computed faster by oneDNN's channels-last convolutions (sweeps/bench_amsl.py);
+            # the same function, computed faster by oneDNN's channels-last convolutions (adray bench amsl);
             # on a GPU, where that was not measured, the network stays NCHW
             net = net.to(memory_format=torch.channels_last)
         return {"amsl": net}

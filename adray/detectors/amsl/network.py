@@ -53,7 +53,7 @@ def address(features: torch.Tensor, memory: torch.Tensor) -> tuple[torch.Tensor,
     of one position is computed without a (n, R, P, S) product: with logits l = f Mᵀ,
     -Σ_s w_s log w_s = logsumexp(l) - Σ_s w_s l_s, and Σ_s w_s l_s = f · (w M) is the read-out's dot
     product with the feature. Equal to the plain formula up to float rounding, about 5 % less work
-    per training step (``sweeps/bench_amsl.py``), and finite where a weight underflows (the
+    per training step (``adray bench amsl``), and finite where a weight underflows (the
     original's 0 * log 0 is NaN).
     """
     logits = features @ memory.transpose(-1, -2)  # (n, R, P, S)

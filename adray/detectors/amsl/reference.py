@@ -4,7 +4,7 @@
 read-out, transposed convolutions that crop inside the kernel, channels-last on CPU).
 ``ReferenceNetwork`` keeps the straightforward memory read and decoders (and is left NCHW), with
 identical parameters and initialisation, so the tests can check that the optimised network gives
-the same outputs and gradients and ``sweeps/bench_amsl.py`` can time both in one run. Training
+the same outputs and gradients and ``adray bench amsl`` can time both in one run. Training
 never uses it.
 """
 

@@ -40,7 +40,7 @@ onto c, the trivial minimum of the objective (Ruff et al. 2018, Prop. 1-3): the 
 - **Score** = ||phi(x) - c||^2. During ``"pretrain"`` (before c exists) the per-epoch ``val_auc`` is
   that of the AE's reconstruction MSE.
 
-Defaults (measured on 18 ODDS/ADBench sets, ``sweeps/bench_baselines.py``, README "Baselines next to
+Defaults (measured on 18 ODDS/ADBench sets, ``adray bench baselines``, README "Baselines next to
 PyOD"): Ruff et al.'s tabular protocol, i.e. the mlp network, 150 + 150 epochs at learning rate 1e-4 in
 both stages, batch 128, no dropout. The seeds' configuration (``architecture="dense", dropout=0.1,
 pretrain_epochs=100, epochs=100, learning_rate=1e-3, batch_size=256``) lost 0.17 mean AUC to PyOD's
