@@ -205,7 +205,8 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpus-per-trial", type=float,
                    help=f"GPU share per trial, e.g. 0.25 (default: {d.gpus_per_trial:g})")
     p.add_argument("--cpus-per-trial", type=float, help=f"CPUs per trial (default: {d.cpus_per_trial:g})")
-    p.add_argument("--address", help="Ray cluster address (e.g. auto); default: start a local Ray")
+    p.add_argument("--address", help="Ray cluster address (auto: the cluster `ray start` runs on this machine); "
+                   "default: $RAY_ADDRESS, else a new local Ray")
     p.add_argument("--storage", help=f"results folder or URI (s3://, gs://) (default: {d.storage}, or $ADRAY_RESULTS)")
     p.add_argument("--name", help="sweep name: letters, digits, . _ - (default: methods + timestamp)")
     p.add_argument("--resume", action="store_true", default=None,

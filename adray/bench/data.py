@@ -106,7 +106,7 @@ def run(rows: int, cols: int, readers: list[int]) -> list[dict]:
     dataset = warm.dataset
     nbytes = dataset.X.nbytes
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              object_store_memory=int(max(4 * nbytes, 1 << 30)))
     try:
         t = time.perf_counter()

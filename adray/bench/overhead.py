@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
 
     seeds = list(range(args.trials))
     folder = Path(tempfile.mkdtemp(prefix="adray-overhead-"))
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         plain_loop(seeds[:3], args.n_estimators)  # warm imports and the dataset cache
         timings = {

@@ -67,7 +67,7 @@ def one(n: int, folder: Path) -> dict:
         drop(sweep_dir)
 
     runner.drop_tune_state = measured_drop
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=list(range(n)), overrides=NOOP,
                            storage=str(folder), name=f"n{n}", verbose=0)
     started = time.time()

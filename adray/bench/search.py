@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     import ray
 
     folder = Path(tempfile.mkdtemp(prefix="adray-search-"))
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         rows = [
             run("grid", folder, args.seeds, args.epochs, GRID),

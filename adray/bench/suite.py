@@ -51,7 +51,7 @@ def scaling(trials: int, epochs: int) -> list[dict]:
 
     folder = Path(tempfile.mkdtemp(prefix="adray-scaling-"))
     rows = []
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         for concurrency, cpus in ((1, 2.0), (2, 1.0)):
             request = SweepRequest(methods=["ae"], datasets=["digits"], seeds=list(range(trials)),

@@ -172,6 +172,13 @@ def load_datasets(ledger: Ledger, indices: list[int], cells: list[SearchCell] = 
 
 
 # ---- running --------------------------------------------------------------------------------------
+def ray_address(given: str | None) -> str:
+    """Where the sweep's Ray is: ``--address`` when given, else ``RAY_ADDRESS`` (``ray job submit`` sets it),
+    else a new local Ray of this process. Ray itself would otherwise join any cluster that ``ray start``
+    left running on the machine, so a sweep without ``--address`` could land on someone else's Ray."""
+    return given or os.environ.get("RAY_ADDRESS") or "local"
+
+
 def run_sweep(request: SweepRequest) -> SweepResult:
     """Run (or resume) the sweep; the result says how it ended (see the module docstring)."""
     request.check_options()
@@ -261,7 +268,7 @@ def _run_tuner(request, ledger, todo, cells, datasets, sweep_dir, root, name):
     resources = trial_resources(request.cpus_per_trial, request.gpus_per_trial)
     monitor.quiet_token_warning()
     if not ray.is_initialized():
-        ray.init(address=request.address, include_dashboard=None, log_to_driver=request.verbose > 1)
+        ray.init(address=ray_address(request.address), include_dashboard=None, log_to_driver=request.verbose > 1)
     cluster = check_cluster(resources["cpu"], resources["gpu"], request.autoscale)
     guard = SweepGuard(pending_timeout=request.pending_timeout)
     planned = f"{len(todo)} trials" if not cells else (

@@ -114,6 +114,8 @@ def test_a_signal_interrupts_the_sweep_which_says_so_and_resumes_from_its_own_re
     merged = (sweep / "report" / "merged.csv").read_text()
     assert f",{n},{len(before)}," in merged  # n_expected from the ledger, not from the folders that exist
 
+    if sig == signal.SIGTERM:  # what follows does not depend on the signal that stopped the sweep
+        return
     # Ray's own records are damaged or hostile: resume must neither need nor load them
     marker = tmp_path / "planted-code-ran"
     for state in sweep.glob("experiment_state-*.json"):

@@ -126,7 +126,7 @@ def test_searched_sweep_with_seed_aware_asha_on_real_ray(monkeypatch, tmp_path):
                            name="searched", verbose=0, search="optuna", samples=4, search_seed=7, scheduler="asha",
                            overrides=parse_set(["epochs=9", "quality=uniform(0.5,0.9)", "lift=0.05"]))
     assert len(search_cells(request)) == 1
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         result = run_sweep(request)
     finally:

@@ -33,7 +33,7 @@ def plugin_env(monkeypatch):
 
 @pytest.fixture
 def local_ray(plugin_env):
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
@@ -109,7 +109,7 @@ def test_failing_detectors_are_recorded_and_the_sweep_goes_on(local_ray, tmp_pat
 
 
 def test_fractional_gpus_pack_four_trials_on_one_gpu(plugin_env, tmp_path):
-    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)  # a logical GPU
+    ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)  # a logical GPU
     try:
         request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=[1, 2, 3, 4],
                                overrides=parse_set(["epochs=2", "seconds_per_epoch=2"]), gpus_per_trial=0.25,

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.ray
 
 def test_every_trial_is_an_mlflow_run_with_params_metrics_and_artifacts(monkeypatch, tmp_path):
     monkeypatch.setenv("ADRAY_DETECTORS", "sleepy=adray.testing.detectors:Sleepy")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=[1, 2],
                                overrides=parse_set(["epochs=3", "seconds_per_epoch=0", "fail_at_epoch=0,2"]),
