@@ -33,7 +33,7 @@ import torch
 
 from adray.detectors.components import keras_like
 from adray.detectors.components.autoencoders import DenseAutoEncoder, StandardizedAutoEncoder, default_hidden_dims
-from adray.detectors.constraints import DROPOUT, EPOCHS, POSITIVE, POSITIVE_INT, IntSequence, Options
+from adray.detectors.components.constraints import DROPOUT, EPOCHS, POSITIVE, POSITIVE_INT, IntSequence, Options
 from adray.detectors.torch_template import TorchDetector
 
 ARCHITECTURES = ("mlp", "dense")

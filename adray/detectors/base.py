@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from adray.detectors.constraints import check_params
+from adray.detectors.components.constraints import check_params
 from adray.errors import AdrayError, UnknownNameError
 
 try:  # Python 3.11+
@@ -66,7 +66,7 @@ class BaseDetector:
     # the sweep's grid without --set: every combination is a configuration, each run with every seed;
     # {} is one configuration, the constructor's defaults
     default_grid: ClassVar[dict[str, list]] = {}
-    # {name: [constraint, ...]} (adray.detectors.constraints): checked by fit and, before Ray starts, by the
+    # {name: [constraint, ...]} (adray.detectors.components.constraints): checked by fit and, before Ray starts, by the
     # sweep; hyperparameters not listed are held to the type of their default
     param_constraints: ClassVar[dict[str, list]] = {}
     # the metrics the method's paper reports (names of adray.metrics.evaluate): `adray report --paper`

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from adray.detectors.components import baseline_networks
-from adray.detectors.constraints import DROPOUT, EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence
+from adray.detectors.components.constraints import DROPOUT, EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 

@@ -18,8 +18,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from adray.detectors.components.constraints import NON_NEGATIVE
 from adray.detectors.components.svdd import SVDDBase, sad_loss
-from adray.detectors.constraints import NON_NEGATIVE
 
 
 class DeepSAD(SVDDBase):

@@ -32,7 +32,7 @@ from torch import nn
 
 from adray.detectors.components import keras_like
 from adray.detectors.components.baseline_networks import keras_rmsprop
-from adray.detectors.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval, IntSequence
+from adray.detectors.components.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval, IntSequence
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 

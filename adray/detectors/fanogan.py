@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from adray.detectors.components import baseline_networks, keras_like
-from adray.detectors.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence
+from adray.detectors.components.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence
 from adray.detectors.torch_template import TorchDetector
 
 

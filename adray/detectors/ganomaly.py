@@ -46,7 +46,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from adray.detectors.components import baseline_networks, keras_like
-from adray.detectors.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval, IntSequence, Options
+from adray.detectors.components.constraints import (
+    EPOCHS,
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INT,
+    Interval,
+    IntSequence,
+    Options,
+)
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 

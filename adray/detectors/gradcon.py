@@ -42,7 +42,15 @@ from torch.func import functional_call, grad, vmap
 
 from adray.detectors.components import baseline_networks
 from adray.detectors.components.autoencoders import DenseAutoEncoder
-from adray.detectors.constraints import DROPOUT, EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence, Options
+from adray.detectors.components.constraints import (
+    DROPOUT,
+    EPOCHS,
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INT,
+    IntSequence,
+    Options,
+)
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 

@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 
 from adray.detectors.base import BaseDetector, NotFittedError
-from adray.detectors.constraints import POSITIVE_INT, Interval, Options
+from adray.detectors.components.constraints import POSITIVE_INT, Interval, Options
 
 
 class IForest(BaseDetector):

@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from adray.detectors.components import baseline_networks, keras_like
-from adray.detectors.constraints import DROPOUT, EPOCHS, POSITIVE, POSITIVE_INT, IntSequence
+from adray.detectors.components.constraints import DROPOUT, EPOCHS, POSITIVE, POSITIVE_INT, IntSequence
 from adray.detectors.torch_template import TorchDetector
 
 GATE_CODE = 4  # ARGUE: code_dim_override=4 for the gating AE

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from adray.detectors.components import keras_like
-from adray.detectors.constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval
+from adray.detectors.components.constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 

@@ -192,7 +192,7 @@ def grid_for(method: str, overrides: dict) -> list[dict]:
     """Every hyperparameter combination for ``method``: its default grid updated by ``--set`` (value
     lists only: distributions are checked here and sampled by the searcher)."""
     from adray.detectors import get
-    from adray.detectors.constraints import check_param, constraints_of, integers_only
+    from adray.detectors.components.constraints import check_param, constraints_of, integers_only
 
     cls = get(method)
     table = constraints_of(cls)

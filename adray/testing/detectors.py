@@ -20,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 
 from adray.detectors.base import BaseDetector
-from adray.detectors.constraints import NON_NEGATIVE, POSITIVE_INT, Interval
+from adray.detectors.components.constraints import NON_NEGATIVE, POSITIVE_INT, Interval
 
 
 class Sleepy(BaseDetector):

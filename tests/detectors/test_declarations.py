@@ -10,7 +10,7 @@ import pytest
 
 from adray import detectors
 from adray.data.catalog import get_spec
-from adray.detectors.constraints import ParamError, check_params, constraints_of
+from adray.detectors.components.constraints import ParamError, check_params, constraints_of
 from adray.errors import AdrayError
 from adray.sweep import listing
 from adray.sweep.request import SweepRequest, expand_trials, has_known_anomalies, parse_set, split_dataset_arg

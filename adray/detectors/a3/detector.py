@@ -40,7 +40,7 @@ import torch
 from adray.detectors.a3.loss import alarm_loss, l1l2, shifted_l1l2, vae_loss
 from adray.detectors.a3.network import CONV_IMAGE_SIZE, VAE, conv_target, default_target_dims, dense_target
 from adray.detectors.components import keras_like, taps
-from adray.detectors.constraints import (
+from adray.detectors.components.constraints import (
     DROPOUT,
     EPOCHS,
     NON_NEGATIVE,

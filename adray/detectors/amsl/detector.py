@@ -55,7 +55,7 @@ from adray.detectors.amsl.loss import amsl_loss, reconstruction_score
 from adray.detectors.amsl.network import AMSLNetwork
 from adray.detectors.amsl.transforms import VIEWS, ViewScaler, make_views, view_generators
 from adray.detectors.base import NotFittedError
-from adray.detectors.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Subset
+from adray.detectors.components.constraints import EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Subset
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 

@@ -65,7 +65,7 @@ from adray.detectors.argue.network import (
     dense_encoder,
 )
 from adray.detectors.components import keras_like, taps
-from adray.detectors.constraints import (
+from adray.detectors.components.constraints import (
     DROPOUT,
     EPOCHS,
     NON_NEGATIVE,

@@ -60,7 +60,15 @@ from torch import nn
 
 from adray.detectors.components import keras_like
 from adray.detectors.components.autoencoders import default_hidden_dims
-from adray.detectors.constraints import DROPOUT, EPOCHS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, IntSequence, Options
+from adray.detectors.components.constraints import (
+    DROPOUT,
+    EPOCHS,
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INT,
+    IntSequence,
+    Options,
+)
 from adray.detectors.torch_template import TorchDetector
 from adray.errors import AdrayError
 

@@ -84,7 +84,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from adray.detectors.constraints import POSITIVE, POSITIVE_INT, Interval, Options
+from adray.detectors.components.constraints import POSITIVE, POSITIVE_INT, Interval, Options
 from adray.detectors.gandi.loss import D_LOSSES, G_LOSSES, discriminator_loss, generator_loss
 from adray.detectors.gandi.network import GENERATOR_ARCHS, Discriminator, Generator
 from adray.detectors.torch_template import TorchDetector

@@ -45,7 +45,7 @@ import torch
 
 from adray.detectors.components import keras_like
 from adray.detectors.components.autoencoders import default_hidden_dims
-from adray.detectors.constraints import (
+from adray.detectors.components.constraints import (
     DROPOUT,
     EPOCHS,
     NON_NEGATIVE,
