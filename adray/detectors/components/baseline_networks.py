@@ -41,14 +41,6 @@ def resolve_dims(dims: Sequence[int] | None, n_inputs: int, name: str, min_len: 
     return tuple(int(d) for d in dims)
 
 
-def check_unit_interval(value: float, name: str, high_open: bool = True) -> float:
-    """A float in [0, 1) (or [0, 1]); raises a clear error otherwise."""
-    value = float(value)
-    if not (0.0 <= value < 1.0 if high_open else 0.0 <= value <= 1.0):
-        raise AdrayError(f"{name} must be in [0, 1{')' if high_open else ']'}, got {value!r}")
-    return value
-
-
 def mlp(
     in_features: int,
     hidden: Sequence[int],
