@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm, rankdata
+from scipy.stats import norm
 
 from adray import artifacts, metrics
 
@@ -58,20 +58,6 @@ def metric_dict(auc: float | None, ap: float | None = None) -> dict:
     return {"auc": auc, "ap": ap, "threshold": 0.5, "accuracy": 0.6 + 0.35 * auc, "precision": precision,
             "recall": recall, "f1": 2 * precision * recall / (precision + recall), "precision_macro": macro_p,
             "recall_macro": macro_r, "f1_macro": 2 * macro_p * macro_r / (macro_p + macro_r)}
-
-
-def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    ranks = rankdata(scores)
-    pos = labels == 1
-    n_pos, n_neg = pos.sum(), (~pos).sum()
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def _ap(labels: np.ndarray, scores: np.ndarray) -> float:
-    order = np.argsort(-scores, kind="mergesort")
-    hits = np.cumsum(labels[order])
-    precision = hits / np.arange(1, len(labels) + 1)
-    return float(precision[labels[order] == 1].mean())
 
 
 def _roc(split: str, labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
@@ -157,7 +143,7 @@ def write_fake_trial(sweep_dir: Path, name: str, *, method: str, dataset: str, s
         roc_parts, score_parts = [], []
         for split, wanted, n in (("val", val_d, max(60, n_scores // 5)), ("test", test_d, n_scores)):
             labels, scores = scores_for(wanted["auc"] if wanted["auc"] is not None else 0.5, n, rng)
-            wanted.update(metric_dict(_auc(labels, scores), _ap(labels, scores)))
+            wanted.update(metric_dict(metrics.auc(labels, scores), metrics.average_precision(labels, scores)))
             roc_parts.append(_roc(split, labels, scores))
             score_parts.append(pd.DataFrame({"split": split, "row": np.arange(n), "label": labels,
                                              "class": np.where(labels == 1, "1", "0"), "score": scores}))
