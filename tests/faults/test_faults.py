@@ -33,7 +33,7 @@ def start_cluster(monkeypatch, *worker_cpus, **env) -> Cluster:
     """Head (1 CPU) + one node per entry of ``worker_cpus``; ``env`` reaches every worker process."""
     for key, value in {"ADRAY_DETECTORS": PLUGIN, "TUNE_GLOBAL_CHECKPOINT_S": "1", **env}.items():
         monkeypatch.setenv(key, value)
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     nodes = [cluster.add_node(num_cpus=cpus) for cpus in worker_cpus]
     cluster.wait_for_nodes()
     cluster.worker_nodes_ = nodes
@@ -89,9 +89,34 @@ def test_killed_worker_process_is_retried_from_its_checkpoint(monkeypatch, tmp_p
         stop(cluster)
     found = assert_complete(sweep, expected_ok=6)
     assert marker.exists() and sum(o["attempt"] for o in found) == 1
+    assert len({o["node_id"] for o in found}) >= 2  # the trials spread over the nodes
     lines = log.read_text().splitlines()
     for seed in range(1, 7):  # epochs before the crash's checkpoint are never redone
         assert sum(f"seed={seed} epoch=1 " in line for line in lines) == 1
+    (crashed,) = (o["config"]["seed"] for o in found if o["attempt"] == 1)
+    epochs = [line.split()[2] for line in lines if f" seed={crashed} " in line]
+    assert epochs == ["epoch=1", "epoch=2", "epoch=3", "epoch=3", "epoch=4"]  # the retry began at epoch 3
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # the worker is gone
+        return None
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+
+
+def _mid_training_on(node, log: Path) -> bool:
+    """A worker of ``node`` (a child of its raylet) has begun epoch 2 or 3 of 4 and not epoch 4: its epoch-1
+    checkpoint is written and it is still training."""
+    raylet = node.all_processes["raylet"][0].process.pid
+    epochs: dict[tuple[str, str], int] = {}
+    for line in log.read_text().splitlines() if log.exists() else []:
+        if len(line.split()) < 4:  # still being written
+            continue
+        pid, seed, epoch = line.split()[:3]
+        epochs[pid, seed] = max(epochs.get((pid, seed), 0), int(epoch.removeprefix("epoch=")))
+    return any(2 <= last < 4 and _parent_pid(int(pid)) == raylet for (pid, _), last in epochs.items())
 
 
 def test_removed_node_mid_sweep_loses_no_trial(monkeypatch, tmp_path):
@@ -99,20 +124,24 @@ def test_removed_node_mid_sweep_loses_no_trial(monkeypatch, tmp_path):
     doomed = cluster.worker_nodes_[1]
     log = tmp_path / "epochs.log"
     ray.init(address=cluster.address, log_to_driver=False)
+    removed, finished = threading.Event(), threading.Event()
 
-    def remove_when_busy():
-        deadline = time.time() + 60
-        while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 6):
-            time.sleep(0.1)
-        cluster.remove_node(doomed, allow_graceful=False)
+    def remove_when_a_trial_there_is_mid_training():
+        while not finished.is_set() and not _mid_training_on(doomed, log):
+            time.sleep(0.05)
+        if not finished.is_set():
+            cluster.remove_node(doomed, allow_graceful=False)
+            removed.set()
 
-    remover = threading.Thread(target=remove_when_busy, daemon=True)
+    remover = threading.Thread(target=remove_when_a_trial_there_is_mid_training, daemon=True)
     remover.start()
     try:
         sweep = run_sweep(sleepy(range(1, 7), tmp_path, "node", "seconds_per_epoch=0.6", f"log_path={log}")).folder
     finally:
+        finished.set()
         remover.join(5)
         stop(cluster)
+    assert removed.is_set(), "no trial on the doomed node reached epoch 2 of 4 while the sweep ran"
     found = assert_complete(sweep, expected_ok=6)
     assert any(o["attempt"] == 1 for o in found), "no trial was running on the removed node"
     assert doomed.node_id not in {o["node_id"] for o in found}  # every result came from a node that stayed
@@ -182,7 +211,7 @@ def test_killed_driver_resumes_on_the_cluster_without_rerunning_finished_trials(
     cluster = start_cluster(monkeypatch, 2, 2)
     log = tmp_path / "epochs.log"
     args = ["--method", "sleepy", "--dataset", "synthetic", "--seeds", *map(str, range(1, 17)), "--name", "killed",
-            "--set", "epochs=3", "--set", "seconds_per_epoch=1.0", "--set", f"log_path={log}",
+            "--set", "epochs=3", "--set", "seconds_per_epoch=0.5", "--set", f"log_path={log}",
             "--address", cluster.address, "--checkpoint-every", "1", "--verbose", "0", "--no-report"]
     try:
         command, env = _grid(*args, storage=tmp_path)

@@ -33,7 +33,7 @@ PLUGIN = "sleepy=adray.testing.detectors:Sleepy"
 def cluster():
     saved = {k: os.environ.get(k) for k in ("ADRAY_DETECTORS", "TUNE_GLOBAL_CHECKPOINT_S")}
     os.environ.update(ADRAY_DETECTORS=PLUGIN, TUNE_GLOBAL_CHECKPOINT_S="1")  # inherited by every worker
-    local = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
+    local = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": False})
     local.wait_for_nodes()
     yield local
     local.shutdown()

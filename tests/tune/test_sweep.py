@@ -1,4 +1,6 @@
-"""Sweeps on a real local Ray: artifacts, errors, fractional GPUs, two nodes, retries and resume."""
+"""Sweeps on a real local Ray: artifacts, errors, fractional GPUs, successive tuners and the console.
+
+Retries, several nodes, interruptions and resume are in ``tests/faults``."""
 
 import json
 import os
@@ -122,41 +124,6 @@ def test_fractional_gpus_pack_four_trials_on_one_gpu(plugin_env, tmp_path):
     assert all(o["device"] == "cpu" for o in outcomes)  # no CUDA here: the trial falls back, never fails
 
 
-def test_trials_spread_over_two_nodes(plugin_env, tmp_path):
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
-    cluster.add_node(num_cpus=2)
-    cluster.wait_for_nodes()
-    ray.init(address=cluster.address, log_to_driver=False)
-    try:
-        request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=[1, 2, 3, 4],
-                               overrides=parse_set(["epochs=2", "seconds_per_epoch=2"]), storage=str(tmp_path),
-                               name="nodes", verbose=0)
-        outcomes = _outcomes(run_sweep(request).folder)
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
-    assert len(outcomes) == 4 and all(o["status"] == "ok" for o in outcomes)
-    assert len({o["node_id"] for o in outcomes}) == 2
-
-
-def test_a_killed_worker_is_retried_from_its_checkpoint(local_ray, tmp_path):
-    log, marker = tmp_path / "epochs.log", tmp_path / "crashed"
-    request = SweepRequest(
-        methods=["sleepy"], datasets=["synthetic"], seeds=[7],
-        overrides={"epochs": [4], "seconds_per_epoch": [0.3], "crash_at_epoch": [3], "crash_marker": [str(marker)],
-                   "log_path": [str(log)]},
-        storage=str(tmp_path), name="retry", verbose=0, checkpoint_every=1, max_failures=2,
-    )
-    (outcome,) = _outcomes(run_sweep(request).folder)
-    assert marker.exists() and outcome["status"] == "ok" and outcome["attempt"] == 1
-    epochs = [line.split()[2] for line in log.read_text().splitlines()]
-    assert epochs == ["epoch=1", "epoch=2", "epoch=3", "epoch=3", "epoch=4"]  # 1 and 2 were not redone
-    history = pd.read_csv(outcome["dir"] / artifacts.HISTORY)
-    assert list(history.epoch) == [1, 2, 3, 4]
-
-
 def _grid(*args, storage):
     env = {**os.environ, "ADRAY_DETECTORS": PLUGIN, "TUNE_GLOBAL_CHECKPOINT_S": "1", "RAY_USAGE_STATS_ENABLED": "0"}
     return [sys.executable, str(REPO / "sweeps" / "grid.py"), *args, "--storage", str(storage)], env
@@ -187,13 +154,13 @@ def test_gpus_on_a_cpu_only_cluster_are_refused_with_a_clear_message(tmp_path):
 
 
 def test_a_sweep_larger_than_one_tuner_runs_as_successive_tuners_in_one_folder(local_ray, tmp_path):
-    request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=[1, 2, 3, 4, 5],
+    request = SweepRequest(methods=["sleepy"], datasets=["synthetic"], seeds=[1, 2, 3],
                            overrides=parse_set(["epochs=2", "seconds_per_epoch=0"]), storage=str(tmp_path),
                            name="chunks", verbose=0, tuner_size=2, checkpoint_every=1)
     result = run_sweep(request)
-    assert result.outcome == "complete" and result.counts["ok"] == 5
+    assert result.outcome == "complete" and result.counts["ok"] == 3
     outcomes = _outcomes(result.folder)
-    assert sorted(o["config"]["seed"] for o in outcomes) == [1, 2, 3, 4, 5]
+    assert sorted(o["config"]["seed"] for o in outcomes) == [1, 2, 3]
     assert not list(result.folder.glob("experiment_state-*.json"))  # each Tuner's state is dropped when it ends
     for o in outcomes:  # a trial keeps its newest checkpoints only (here: both, two epochs)
         assert len(list(o["dir"].glob("checkpoint_*/state.pt"))) <= 2
