@@ -90,7 +90,7 @@ def one(n: int, folder: Path) -> dict:
 
 def kill_and_resume(n: int, folder: Path) -> dict:
     """Kill a real driver a third of the way through ``n`` trials, resume, check nothing ran twice."""
-    from adray import artifacts
+    from adray.testing.sweeps import finished_seeds
 
     env = {**os.environ, "ADRAY_DETECTORS": PLUGIN, "RAY_USAGE_STATS_ENABLED": "0"}
     args = [sys.executable, "-m", "adray.cli", "sweep", "--method", "sleepy", "--dataset", "synthetic",
@@ -98,23 +98,15 @@ def kill_and_resume(n: int, folder: Path) -> dict:
             "--storage", str(folder), "--verbose", "0", "--no-report"]
     sweep = folder / "killed"
 
-    def done() -> dict[int, float]:
-        out = {}
-        for path in sweep.glob(f"*/{artifacts.TRIAL}"):
-            outcome = artifacts.read_json(path) or {}
-            if outcome.get("status") == "ok":
-                out[outcome["config"]["seed"]] = outcome["end_time"]
-        return out
-
     driver = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while driver.poll() is None and len(done()) < n // 3:
+    while driver.poll() is None and len(finished_seeds(sweep)) < n // 3:
         time.sleep(1.0)
     driver.send_signal(signal.SIGKILL)
     driver.wait()
-    before = done()
+    before = finished_seeds(sweep)
     started = time.time()
     resumed = subprocess.run([*args, "--resume"], env=env, capture_output=True, text=True)
-    after = done()
+    after = finished_seeds(sweep)
     rerun = sum(after.get(seed) != end for seed, end in before.items())
     return {"trials": n, "ok_before_kill": len(before), "ok_after_resume": len(after), "rerun": rerun,
             "resume_exit": resumed.returncode, "resume_wall_s": round(time.time() - started, 1)}

@@ -227,3 +227,14 @@ def make_fake_sweep(sweep_dir: Path, *, methods=("ae", "deepsvdd", "iforest"), d
                       "config": i, "seed": s, "status": status, "val_auc": val, "test_auc": test})
         index += 1
     return FakeSweep(path=sweep_dir, n_trials=index, statuses=statuses, truth=pd.DataFrame(truth))
+
+
+def finished_seeds(sweep_dir: Path) -> dict[int, float]:
+    """seed -> end time of every ok ``trial.json`` in a (real or fake) sweep folder: what a kill-and-resume
+    check compares before and after, since a trial run twice would have a later end time."""
+    out = {}
+    for path in Path(sweep_dir).glob(f"*/{artifacts.TRIAL}"):
+        outcome = artifacts.read_json(path) or {}
+        if outcome.get("status") == artifacts.STATUS_OK:
+            out[outcome["config"]["seed"]] = outcome["end_time"]
+    return out

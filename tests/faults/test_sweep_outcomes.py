@@ -20,9 +20,9 @@ import pytest
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from adray import artifacts  # noqa: E402
 from adray.analysis.report import make_report  # noqa: E402
 from adray.sweep.ledger import read_ledger  # noqa: E402
+from adray.testing.sweeps import finished_seeds  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.fault]
 REPO = Path(__file__).resolve().parents[2]
@@ -58,16 +58,6 @@ def sleepy_args(name, seeds, seconds="1.0", *extra):
             "--set", "epochs=3", "--set", f"seconds_per_epoch={seconds}", "--checkpoint-every", "1", *extra]
 
 
-def finished(sweep: Path) -> dict[int, float]:
-    """seed -> end_time of every ok trial.json in the sweep folder."""
-    out = {}
-    for path in sweep.glob(f"*/{artifacts.TRIAL}"):
-        outcome = artifacts.read_json(path) or {}
-        if outcome.get("status") == "ok":
-            out[outcome["config"]["seed"]] = outcome["end_time"]
-    return out
-
-
 def wait_for(condition, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -89,7 +79,7 @@ def _planted(marker: Path) -> bytes:
 def test_a_signal_interrupts_the_sweep_which_says_so_and_resumes_from_its_own_records(cluster, tmp_path, sig, code):
     name, sweep, n = f"sig{sig}", tmp_path / f"sig{sig}", 12
     driver = grid(cluster, tmp_path, *sleepy_args(name, range(1, n + 1)), wait=False)
-    assert wait_for(lambda: len(finished(sweep)) >= 2)
+    assert wait_for(lambda: len(finished_seeds(sweep)) >= 2)
     if sig == signal.SIGINT:  # a second writer while the first runs
         second = grid(cluster, tmp_path, *sleepy_args(name, range(1, n + 1)), "--resume")
         assert second.returncode == 2, second.stderr[-2000:]
@@ -102,7 +92,7 @@ def test_a_signal_interrupts_the_sweep_which_says_so_and_resumes_from_its_own_re
     assert "not started" in text and "--resume" in text
     assert "Traceback" not in text and "Stack trace" not in text and "*** " not in text
 
-    before = finished(sweep)
+    before = finished_seeds(sweep)
     assert 2 <= len(before) < n
     ledger = read_ledger(sweep)
     assert len(ledger) == n and ledger.outcome == "interrupted"
@@ -130,7 +120,7 @@ def test_a_signal_interrupts_the_sweep_which_says_so_and_resumes_from_its_own_re
     resumed = grid(cluster, tmp_path, *sleepy_args(name, range(1, n + 3)), "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert not marker.exists(), "a pickle from the results folder was loaded"
-    after = finished(sweep)
+    after = finished_seeds(sweep)
     assert sorted(after) == list(range(1, n + 3))
     assert all(after[seed] == end for seed, end in before.items())  # finished trials were not run again
     assert read_ledger(sweep).outcome == "complete" and len(read_ledger(sweep)) == n + 2
@@ -164,7 +154,7 @@ def small_disk(tmp_path):
 def test_a_full_disk_ends_the_sweep_with_its_results_safe_and_resume_completes_it(cluster, small_disk):
     sweep = small_disk / "full"
     driver = grid(cluster, small_disk, *sleepy_args("full", range(1, 7), "0.5"), wait=False)
-    assert wait_for(lambda: len(finished(sweep)) >= 2)
+    assert wait_for(lambda: len(finished_seeds(sweep)) >= 2)
     filler = small_disk / "filler"
     with open(filler, "wb") as fh:  # take every free byte
         try:
@@ -177,12 +167,12 @@ def test_a_full_disk_ends_the_sweep_with_its_results_safe_and_resume_completes_i
     assert driver.returncode == 1, (out + err)[-3000:]
     assert f"storage full at {sweep}: " in out and "finished results are safe; free space and run" in out
     assert "Traceback" not in out + err
-    before = finished(sweep)
+    before = finished_seeds(sweep)
     assert len(before) >= 2
     filler.unlink()
     resumed = grid(cluster, small_disk, "--name", "full", "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    after = finished(sweep)
+    after = finished_seeds(sweep)
     assert sorted(after) == list(range(1, 7)) and all(after[s] == t for s, t in before.items())
 
 
