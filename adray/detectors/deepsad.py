@@ -37,10 +37,6 @@ class DeepSAD(SVDDBase):
                               "without any)")
     supervision: ClassVar[str] = "semi"
     default_dataset: ClassVar[str] = "breast_cancer"
-    # pre-trained AE then the hypersphere, Ruff et al.'s tabular protocol (no dropout: it cost 0.09 mean AUC
-    # on the ODDS/ADBench sets)
-    default_grid: ClassVar[dict[str, list]] = {"architecture": ["auto"], "pretrain_epochs": [150], "epochs": [150],
-                                               "learning_rate": [1e-4], "batch_size": [128]}
     param_constraints: ClassVar[dict[str, list]] = {**SVDDBase.param_constraints, "eta": [NON_NEGATIVE]}
 
     def __init__(self, *, architecture: str = "auto", hidden_dims: tuple[int, ...] | None = None,
