@@ -151,8 +151,8 @@ class DAGMM(TorchDetector):
         self.learning_rate = learning_rate
 
     def build_networks(self, feature_shape, n_subclasses):
-        comp = baseline_networks.resolve_dims(self.comp_hiddens, 0, "comp_hiddens")
-        est = baseline_networks.resolve_dims(self.est_hiddens, 0, "est_hiddens")
+        comp = tuple(int(d) for d in self.comp_hiddens)
+        est = tuple(int(d) for d in self.est_hiddens)
         dropout = float(self.dropout)
         for attr in ("gmm_phi_", "gmm_mu_", "gmm_sigma_"):
             self.__dict__.pop(attr, None)

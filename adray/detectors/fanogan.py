@@ -85,8 +85,8 @@ class FAnoGAN(TorchDetector):
 
     def build_networks(self, feature_shape, n_subclasses):
         n_inputs = int(np.prod(feature_shape))
-        dims = baseline_networks.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims")
-        latent = baseline_networks.resolve_dims((self.latent_dim,), 0, "latent_dim")[0]
+        dims = baseline_networks.resolve_dims(self.hidden_dims, n_inputs)
+        latent = int(self.latent_dim)
         self.hidden_dims_ = dims
         return {
             "generator": nn.Sequential(keras_like.dense(latent, dims[-1]),

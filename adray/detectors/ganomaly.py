@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from adray.detectors.components import baseline_networks, keras_like
+from adray.detectors.components import keras_like
 from adray.detectors.components.constraints import (
     EPOCHS,
     NON_NEGATIVE,
@@ -223,7 +223,7 @@ class GANomaly(TorchDetector):
         if arch == "dense":
             n_inputs = int(np.prod(feature_shape))
             enc_dims = self.enc_dims if self.enc_dims is not None else default_enc_dims(n_inputs)
-            dims = baseline_networks.resolve_dims(enc_dims, 0, "enc_dims")
+            dims = tuple(int(d) for d in enc_dims)
             self.enc_dims_ = dims
             self._discriminator_args = (n_inputs, dims)
             return {"generator": Generator(dense_encoder(n_inputs, dims), dense_decoder(dims, n_inputs),
@@ -234,7 +234,7 @@ class GANomaly(TorchDetector):
                              f"{tuple(feature_shape)}")
         size = int(self.image_size)
         channels = feature_shape[2] if len(feature_shape) == 3 else 1
-        nz, nf = baseline_networks.resolve_dims((self.latent_dim, self.n_filters), 0, "latent_dim/n_filters")
+        nz, nf = int(self.latent_dim), int(self.n_filters)
         self._discriminator_args = (size, channels, nf)
         generator = Generator(conv_encoder(size, nz, channels, nf), conv_decoder(size, nz, channels, nf),
                               conv_encoder(size, nz, channels, nf))

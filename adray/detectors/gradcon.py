@@ -126,7 +126,7 @@ class GradCon(TorchDetector):
 
     def build_networks(self, feature_shape, n_subclasses):
         n_inputs = int(np.prod(feature_shape))
-        self.hidden_dims_ = baseline_networks.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims")
+        self.hidden_dims_ = baseline_networks.resolve_dims(self.hidden_dims, n_inputs)
         return {"ae": DenseAutoEncoder(n_inputs, self.hidden_dims_, float(self.dropout))}
 
     def _kernel_names(self) -> list[str]:

@@ -193,7 +193,7 @@ class MExCVAE(TorchDetector):
 
     def build_networks(self, feature_shape, n_subclasses):
         n_inputs = int(np.prod(feature_shape))
-        self.hidden_dims_ = baseline_networks.resolve_dims(self.hidden_dims, n_inputs, "hidden_dims", min_len=2)
+        self.hidden_dims_ = baseline_networks.resolve_dims(self.hidden_dims, n_inputs, min_len=2)
         return {"mex": MExCVAENet(n_inputs, self.hidden_dims_, float(self.dropout))}
 
     def make_optimizers(self):

@@ -5,7 +5,7 @@ Everything else comes from :mod:`~adray.detectors.components.keras_like` (Keras 
 :class:`~adray.detectors.components.autoencoders.DenseAutoEncoder`, and the hidden-width rule
 :func:`~adray.detectors.components.autoencoders.default_hidden_dims`). This module adds:
 
-- :func:`resolve_dims`: hidden widths from a hyperparameter (``None`` = the AE rule), validated;
+- :func:`resolve_dims`: hidden widths from a hyperparameter (``None`` = the AE rule);
 - :func:`mlp`: ``[Dense -> act -> Dropout]`` hidden layers plus a linear output layer (DAGMM);
 - :func:`aae_encoder` / :func:`aae_decoder`: the dense layout of ARGUE's ``AdversarialAutoencoder``
   (A4RGUE's clustering AAE), from which ARGUE derives fAnoGAN;
@@ -18,26 +18,22 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
 from adray.detectors.components import keras_like
 from adray.detectors.components.autoencoders import default_hidden_dims
-from adray.errors import AdrayError
 
 KERAS_RMSPROP_RHO = 0.9
 
 
-def resolve_dims(dims: Sequence[int] | None, n_inputs: int, name: str, min_len: int = 1) -> tuple[int, ...]:
-    """``dims`` as a tuple of positive ints (``None``: :func:`default_hidden_dims` of ``n_inputs``)."""
+def resolve_dims(dims: Sequence[int] | None, n_inputs: int, min_len: int = 1) -> tuple[int, ...]:
+    """``dims`` as a tuple of ints; ``None``: :func:`default_hidden_dims` of ``n_inputs``, widened to at
+    least ``min_len`` widths. A given value was checked by the detector's constraint table in ``fit``."""
     if dims is None:
         dims = default_hidden_dims(n_inputs)
         if len(dims) < min_len:  # tiny inputs: widen so that the layout has its hidden layer(s)
             dims = (max(2, n_inputs),) * (min_len - len(dims)) + tuple(dims)
-    dims = tuple(dims)
-    if len(dims) < min_len or not all(isinstance(d, (int, np.integer)) and d > 0 for d in dims):
-        raise AdrayError(f"{name} must be a sequence of at least {min_len} positive integers, got {dims!r}")
     return tuple(int(d) for d in dims)
 
 
