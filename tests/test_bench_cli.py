@@ -1,11 +1,13 @@
 """``adray bench`` and the text tables it and the CLI print (the benchmarks' timings are never checked here)."""
 
 import csv
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import adray
@@ -73,3 +75,43 @@ def test_default_results_folder_is_the_checkouts():
 
     assert (REPO / "pyproject.toml").exists()  # the tests run from a source checkout
     assert results_dir() == REPO / "results" / "bench"
+
+
+def test_baselines_bench_compares_on_the_same_splits_caches_and_takes_named_configurations(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "odds"
+    data.mkdir()
+    for name in ("alpha", "beta"):  # ADBench's .npz: X and y, 10 % anomalies shifted away
+        y = (np.arange(200) % 10 == 0).astype(np.int64)
+        X = rng.normal(size=(200, 5)) + 4.0 * y[:, None]
+        np.savez(data / f"{name}.npz", X=X, y=y)
+    out = tmp_path / "b.csv"
+    command = ["bench", "baselines", "--data-dir", str(data), "--seeds", "1", "2", "--methods", "iforest",
+               "pyod:IForest", "deepsvdd", "--set", "deepsvdd.epochs=2", "--out", str(out)]
+
+    def rows():
+        with open(out, newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    assert main(command) == 0
+    first = rows()
+    assert len(first) == 2 * 3 * 2 and {r["method"] for r in first} == {"iforest", "pyod:IForest", "deepsvdd"}
+    assert {json.loads(r["config"])["epochs"] for r in first if r["method"] == "deepsvdd"} == {2}
+    by_key = {(r["dataset"], r["seed"], r["method"]): r for r in first}
+    sizes = ("n_train", "n_test", "test_anomalies")
+    for (dataset, seed, _), row in by_key.items():  # every method saw the same split
+        assert [row[k] for k in sizes] == [by_key[(dataset, seed, "iforest")][k] for k in sizes]
+    with open(out.with_name("b_summary.csv"), newline="") as fh:
+        pair = next(r for r in csv.DictReader(fh) if r["metric"] == "auc" and r["adray"] == "iforest")
+    assert (pair["pyod"], float(pair["diff"]), int(pair["ties"])) == ("pyod:IForest", 0.0, 2)  # both wrap sklearn's
+    assert "| **mean** |" in capsys.readouterr().out
+
+    assert main(command) == 0  # cached: nothing is fitted again
+    assert rows() == first and " seed 1: AUC" not in capsys.readouterr().out
+    assert main([*command[:-2], "--set", "deepsvdd.epochs=3", "--out", str(out)]) == 0
+    again = rows()
+    assert len(again) == len(first) and {json.loads(r["config"])["epochs"] for r in again
+                                         if r["method"] == "deepsvdd"} == {3}
+    assert [r for r in again if r["method"] != "deepsvdd"] == [r for r in first if r["method"] != "deepsvdd"]
+    assert main([*command, "--set", "deepsvdd.n_branches=0"]) == 2
+    assert "n_branches=0 must be an integer >= 1" in capsys.readouterr().err

@@ -1,7 +1,8 @@
 """Benchmark: adray's baselines against PyOD's own detectors on real ODDS/ADBench tabular data.
 
     adray bench baselines [--data-dir FOLDER] [--seeds 110 210 310] [--datasets NAME ...]
-                          [--methods ae deepsvdd ...] [--out results/bench/baselines.csv]
+                          [--methods ae deepsvdd ...] [--set deepsvdd.n_branches=1 ...]
+                          [--out results/bench/baselines.csv]
 
 ``--data-dir`` is a folder of ODDS (.mat) / ADBench (.npz) files (default: ``data/odds/`` of adray's data
 directory). Each file is read by adray's ODDS/ADBench reader (``odds:<stem>``), split by ``make_split`` in
@@ -10,7 +11,10 @@ seed) and scaled as a trial scales it (``prepare_arrays``: MinMax on the trainin
 arrays, in one process, it fits:
 
 - adray's ``ae``, ``deepsvdd``, ``deepsad``, ``iforest``, each with the first configuration of its default
-  sweep grid (what ``adray sweep --method NAME`` runs: one default per method, never tuned per dataset);
+  sweep grid (what ``adray sweep --method NAME`` runs: one default per method, never tuned per dataset),
+  updated by ``--set`` as a sweep's is (``KEY=VALUE`` or ``METHOD.KEY=VALUE``; one value each), e.g. to
+  set a named configuration next to the default (give it its own ``--out``: a method's rows are replaced
+  when its configuration changes);
 - PyOD's ``AutoEncoder``, ``DeepSVDD``, ``IForest``, ``ECOD`` through adray's ``pyod:`` adapter with PyOD's
   defaults (the seed as ``random_state``; ``n_features`` filled in by the adapter).
 
@@ -83,11 +87,12 @@ def split_arrays(name: str, data_dir: Path, seed: int):
 
 
 # ------------------------------------------------------------------------------------------ methods
-def default_config(method: str) -> dict:
-    """adray: the first configuration of the method's default grid; PyOD: its own defaults (empty)."""
+def default_config(method: str, overrides: dict | None = None) -> dict:
+    """adray: the first configuration of the method's default grid updated by ``overrides`` (``--set``);
+    PyOD: its own defaults (empty)."""
     from adray.sweep.request import grid_for
 
-    return {} if method.startswith("pyod:") else grid_for(method, {})[0]
+    return {} if method.startswith("pyod:") else grid_for(method, overrides or {})[0]
 
 
 def run_one(method: str, config: dict, arrays, seed: int) -> dict:
@@ -191,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", default=None, help="file stems (default: every file)")
     parser.add_argument("--methods", nargs="+", default=ADRAY_METHODS + PYOD_METHODS)
     parser.add_argument("--seeds", nargs="+", type=int, default=SEEDS)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a hyperparameter of adray's methods, as in a sweep (METHOD.KEY=VALUE for one method)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=results_dir() / "baselines.csv")
     args = parser.parse_args(argv)
@@ -214,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     cached = read_rows(args.out)
     done = {key(r): r for r in cached}
     rows = list(cached)
-    configs = {m: json.dumps(default_config(m), sort_keys=True) for m in args.methods}
+    from adray.sweep.request import parse_set
+
+    overrides = {key: values[:1] for key, values in parse_set(args.set).items()}
+    configs = {m: json.dumps(default_config(m, overrides), sort_keys=True) for m in args.methods}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="adray-odds-") as work:
         data_dir = odds_folder(files_dir, Path(work))
