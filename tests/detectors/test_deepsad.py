@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from adray.data import get_spec, load, make_split
-from adray.detectors.components.svdd import center, sad_loss
+from adray.detectors.components.svdd import center, sad_loss, svdd_loss
 from adray.detectors.deepsad import DeepSAD
 from adray.metrics import auc
 from adray.sweep.trial import prepare_arrays
@@ -30,6 +30,14 @@ def test_sad_loss_on_labelled_anomalies_by_hand():
     assert sad_loss(torch.tensor([0.0]), torch.tensor([-1.0])).item() == pytest.approx(1e6)
 
 
+def test_with_branches_each_branch_has_its_own_objective():
+    dist = torch.tensor([[0.5, 2.0, 1e-3], [1.0, 0.1, 4.0], [3.0, 0.2, 0.3]])  # (rows, branches)
+    sign = torch.tensor([1.0, -1.0, 1.0])
+    per_branch = [sad_loss(dist[:, k], sign, eta=2.0) for k in range(3)]
+    assert sad_loss(dist, sign, eta=2.0).item() == pytest.approx(sum(per_branch).item())
+    assert svdd_loss(dist).item() == pytest.approx(svdd_loss(dist.sum(dim=1)).item())  # one-class: the same
+
+
 def test_centre_and_pretraining_use_the_rows_labelled_normal(toy):
     X = toy.X_train.copy()
     y = np.zeros(len(X), dtype=np.int64)
@@ -47,19 +55,18 @@ def test_known_anomalies_are_pushed_away_and_it_beats_chance_on_breast_cancer():
     X, y, X_test, y_test = embedded("breast_cancer")  # default setting: 20 known anomalies
     assert y.sum() == 20
     pushed, aucs = [], []
-    # medians over 7 seeds (80 seeds measured): about one seed in seven lands in a poor minimum (test AUC
-    # 0.5-0.75), and for one in eleven fewer than 80 % of the known anomalies score above the normal median;
-    # the median seed gives ~0.95 and 100 %
-    for seed in range(7):
+    # the default network, 10 epochs: over 20 seeds measured every known anomaly scored above the normal
+    # median and the test AUC was 0.968-0.983; medians over 3 seeds, with margins of 0.2 and 0.07
+    for seed in range(3):
         reports = []
-        det = DeepSAD(pretrain_epochs=10, epochs=10, batch_size=32, dropout=0.0)
+        det = DeepSAD(epochs=10)
         det.fit(X, y, seed=seed, callbacks=[reports.append])
-        assert [r["stage"] for r in reports] == ["pretrain"] * 10 + ["train"] * 10
+        assert [r["stage"] for r in reports] == ["train"] * 10
         train_scores = det.decision_function(X)
         pushed.append(np.mean(train_scores[y == 1] > np.median(train_scores[y == 0])))
         aucs.append(auc(y_test, det.decision_function(X_test)))
     assert np.median(pushed) >= 0.8, pushed
-    assert np.median(aucs) > 0.7, aucs
+    assert np.median(aucs) > 0.9, aucs
 
 
 def test_same_seed_same_scores(toy):

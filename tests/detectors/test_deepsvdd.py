@@ -5,9 +5,13 @@ import pytest
 import torch
 
 from adray.data import get_spec, load, make_split
+from adray.detectors.components.keras_like import Standardize
 from adray.detectors.components.svdd import (
+    BranchedLinear,
+    BranchedSVDDAutoEncoder,
     ConvSVDDAutoEncoder,
     DenseSVDDAutoEncoder,
+    JoinBranches,
     MLPSVDDAutoEncoder,
     center,
     is_conv_shape,
@@ -46,7 +50,7 @@ def test_conv_rule(shape, conv):
 
 
 def test_mlp_architecture_is_ruffs_tabular_network_on_standardised_input(toy):
-    det = DeepSVDD(pretrain_epochs=0, epochs=0).fit(toy.X_train)
+    det = DeepSVDD(architecture="mlp", epochs=0).fit(toy.X_train)
     ae = det.networks_["ae"]
     assert isinstance(ae, MLPSVDDAutoEncoder) and det.architecture_ == "mlp" and det.hidden_dims_ == (128, 64, 32)
     assert all(m.bias is None for m in ae.modules() if isinstance(m, torch.nn.Linear))
@@ -59,7 +63,53 @@ def test_mlp_architecture_is_ruffs_tabular_network_on_standardised_input(toy):
     assert {"standardize.mean", "standardize.scale"} <= set(phi.state_dict())
     opt = det.optimizers_
     assert opt["pretrain"].defaults["lr"] == 1e-4 and opt["main"].defaults["lr"] == 1e-4
-    assert det.batch_size == 128 and det.dropout == 0.0
+    assert det.pretrain_epochs_ == 150  # Ruff et al.'s AE stage when pretrain_epochs is not set
+
+
+def test_branched_architecture_is_pyods_relu_network_in_independent_copies(toy):
+    reports = []
+    det = DeepSVDD(epochs=1, batch_size=64).fit(toy.X_train, callbacks=[reports.append])
+    ae, phi = det.networks_["ae"], det.networks_["phi"]
+    assert isinstance(ae, BranchedSVDDAutoEncoder) and det.architecture_ == "branched"
+    defaults = DeepSVDD()
+    assert det.hidden_dims_ == (64, 32) and (defaults.n_branches, defaults.batch_size, defaults.epochs) == (5, 32, 100)
+    assert det.pretrain_epochs_ == 0 and [r["stage"] for r in reports] == ["train"]  # PyOD's recipe: no AE stage
+    assert [m.weight.shape for m in phi.modules() if isinstance(m, BranchedLinear)] == [(5, 8, 64), (5, 64, 32)]
+    assert [type(m) for m in phi.children()][-2:] == [torch.nn.ReLU, JoinBranches]  # a ReLU code, as PyOD's
+    assert phi(torch.from_numpy(toy.X_test)).shape == (len(toy.X_test), 5 * 32)
+    assert ae(torch.from_numpy(toy.X_test)).shape == (len(toy.X_test), 5 * 8)  # a reconstruction per branch
+
+
+def test_one_branch_computes_pyods_network_and_branches_train_as_if_alone(toy):
+    from pyod.models.deep_svdd import InnerDeepSVDD
+
+    X = torch.from_numpy(toy.X_train)
+    standardize = Standardize.fit(toy.X_train)
+    one = BranchedSVDDAutoEncoder(standardize, (16, 8), 0.0, 1).encoder
+    pyod = InnerDeepSVDD(8, use_ae=False, hidden_neurons=[16, 8], hidden_activation="relu",
+                         output_activation="sigmoid", dropout_rate=0.2, l2_regularizer=0.0).model.eval()
+    ours = [m for m in one.modules() if isinstance(m, BranchedLinear)]
+    theirs = [m for m in pyod.modules() if isinstance(m, torch.nn.Linear)]
+    with torch.no_grad():
+        for mine, linear in zip(ours, theirs, strict=True):
+            mine.weight.copy_(linear.weight.T[None])
+        torch.testing.assert_close(one(X), pyod(standardize(X)))
+
+    # three branches trained together: branch 0 follows the very steps a lone copy of it takes
+    three = BranchedSVDDAutoEncoder(standardize, (16, 8), 0.0, 3).encoder
+    with torch.no_grad():
+        for mine, lone in zip([m for m in three.modules() if isinstance(m, BranchedLinear)], ours, strict=True):
+            lone.weight.copy_(mine.weight[:1])
+    centres = [center(net(X).detach()) for net in (three, one)]
+    torch.testing.assert_close(centres[0][:8], centres[1])
+    optimisers = [torch.optim.Adam(net.parameters(), lr=1e-2) for net in (three, one)]
+    for batch in X.split(64):
+        for net, c, opt in zip((three, one), centres, optimisers, strict=True):
+            opt.zero_grad()
+            svdd_loss(((net(batch) - c) ** 2).sum(dim=1)).backward()
+            opt.step()
+    with torch.no_grad():
+        torch.testing.assert_close(three(X)[:, :8], one(X))
 
 
 def test_mlp_scores_ignore_each_features_unit(toy):
@@ -152,16 +202,15 @@ def test_resume_in_the_middle_of_the_svdd_stage(toy):
 def test_training_reduces_the_loss_and_beats_chance_on_breast_cancer():
     X, _, X_test, y_test = embedded("breast_cancer", "unsupervised")
     aucs = []
-    # median over 3 seeds: per seed the test AUC is 0.75-0.99, below 0.8 for 1 of 52 seeds measured. An
-    # untrained network is no reference point on this set: its AUC ranges from 0.01 to 0.99 with the seed
+    # the default network, 30 epochs: over 20 seeds measured the test AUC was 0.947-0.966 (five branches
+    # average out the seed); the bar leaves 0.05 of margin on the median of three
     for seed in range(3):
         reports = []
-        det = DeepSVDD(pretrain_epochs=30, epochs=30, batch_size=32, dropout=0.0)
+        det = DeepSVDD(epochs=30)
         det.fit(X, seed=seed, X_val=X_test, y_val=y_test, callbacks=[reports.append])
-        svdd = [r for r in reports if r["stage"] == "train"]
-        assert len(reports) == 60 and svdd[-1]["loss"] < svdd[0]["loss"]
+        assert len(reports) == 30 and reports[-1]["loss"] < reports[0]["loss"]
         aucs.append(auc(y_test, det.decision_function(X_test)))
-    assert np.median(aucs) > 0.8, aucs
+    assert np.median(aucs) > 0.9, aucs
 
 
 def test_seeds_architecture_is_the_papers_pair_conv_for_images_dense_otherwise(toy, toy_images):
