@@ -80,13 +80,6 @@ class AutoEncoder(TorchDetector):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
 
-    def _fit(self, X, y, subclass, X_val, y_val, callbacks, state) -> None:
-        self._fit_rows_ = X  # what the "mlp" network standardises with
-        try:
-            super()._fit(X, y, subclass, X_val, y_val, callbacks, state)
-        finally:
-            del self._fit_rows_
-
     def build_networks(self, feature_shape, n_subclasses):
         n_inputs = int(np.prod(feature_shape))
         if self.hidden_dims is None:
@@ -95,7 +88,7 @@ class AutoEncoder(TorchDetector):
             dims = tuple(self.hidden_dims)
         self.hidden_dims_ = tuple(int(d) for d in dims)
         if self.architecture == "mlp":
-            standardize = keras_like.Standardize.fit(self._fit_rows_)
+            standardize = keras_like.Standardize.fit(self.fit_data[0])
             net = StandardizedAutoEncoder(standardize, self.hidden_dims_, float(self.dropout))
         else:
             net = DenseAutoEncoder(n_inputs, self.hidden_dims_, float(self.dropout))

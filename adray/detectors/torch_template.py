@@ -72,6 +72,9 @@ class TorchDetector(BaseDetector):
         ``subclass``). Build on the CPU from the seeded global torch RNG (so CPU and GPU fits start
         from the same weights); the template moves the networks to ``device_`` and stores them as
         ``networks_``. Fitted attributes the architecture implies (``hidden_dims_``, ...) are set here.
+        While it runs, ``self.fit_data`` is this fit's ``(X, y)``, for statistics of the training rows
+        that a network keeps (e.g. each feature's mean and spread); it is gone afterwards, so a fitted
+        detector holds no reference to the (possibly shared, read-only) training rows.
         """
         raise NotImplementedError
 
@@ -221,7 +224,11 @@ class TorchDetector(BaseDetector):
     def _fit(self, X, y, subclass, X_val, y_val, callbacks, state) -> None:
         torch.manual_seed(self.seed_)
         self.generator_ = torch.Generator().manual_seed(self.seed_)
-        networks = self.build_networks(self.feature_shape_, self.n_subclasses_)
+        self.fit_data = (X, y)
+        try:
+            networks = self.build_networks(self.feature_shape_, self.n_subclasses_)
+        finally:
+            del self.fit_data
         self.networks_ = {name: net.to(self.device_) for name, net in networks.items()}
         self.optimizers_ = self.make_optimizers()
         stages = [(str(name), int(epochs)) for name, epochs in self.stages()]

@@ -364,23 +364,15 @@ class SVDDBase(TorchDetector):
             default = {"mlp": MLP_DIMS, "branched": BRANCHED_DIMS}.get(architecture) or default_hidden_dims(n_inputs)
             dims = default if self.hidden_dims is None else tuple(self.hidden_dims)
             dims = tuple(int(d) for d in dims)
-            if architecture == "mlp":
-                ae = MLPSVDDAutoEncoder(keras_like.Standardize.fit(self._fit_rows_), dims, float(self.dropout))
-            elif architecture == "branched":
-                ae = BranchedSVDDAutoEncoder(keras_like.Standardize.fit(self._fit_rows_), dims, float(self.dropout),
-                                             int(self.n_branches))
-            else:
+            if architecture == "dense":
                 ae = DenseSVDDAutoEncoder(n_inputs, dims, float(self.dropout))
+            else:  # standardised on the rows the AE trains on and the centre comes from
+                standardize = keras_like.Standardize.fit(self._normal_rows(*self.fit_data))
+                ae = (MLPSVDDAutoEncoder(standardize, dims, float(self.dropout)) if architecture == "mlp" else
+                      BranchedSVDDAutoEncoder(standardize, dims, float(self.dropout), int(self.n_branches)))
         self.architecture_, self.hidden_dims_ = architecture, dims
         self.c_, self.train_steps_ = None, 0
         return {"ae": ae, "phi": copy.deepcopy(ae.encoder)}
-
-    def _fit(self, X, y, subclass, X_val, y_val, callbacks, state) -> None:
-        self._fit_rows_ = self._normal_rows(X, y)  # the rows the AE trains on: its standardisation
-        try:
-            super()._fit(X, y, subclass, X_val, y_val, callbacks, state)
-        finally:
-            del self._fit_rows_
 
     def run_epoch(self, stage, data):
         """The template's epoch, minus a last batch of one row (BatchNorm cannot train on it)."""
