@@ -135,12 +135,14 @@ def _lrelu() -> nn.LeakyReLU:
     return nn.LeakyReLU(LEAKY_SLOPE)
 
 
-def _mlp_stack(n_in: int, dims, dropout: float) -> OrderedDict:
-    """Ruff et al.'s ``Linear_BN_leakyReLU`` blocks (+ dropout when asked)."""
+def _leaky_stack(n_in: int, dims, dropout: float, linear, batch_norm: bool) -> OrderedDict:
+    """``[linear(n_in, d) -> (BatchNorm) -> LeakyReLU -> (Dropout)]`` per width: Ruff et al.'s
+    ``Linear_BN_leakyReLU`` blocks (mlp) or, without BatchNorm and with Glorot weights, the seeds' (dense)."""
     layers = OrderedDict()
     for i, d in enumerate(dims):
-        layers[f"dense{i}"] = nn.Linear(n_in, int(d), bias=False)
-        layers[f"bn{i}"] = nn.BatchNorm1d(int(d), eps=BN_EPS, affine=False)
+        layers[f"dense{i}"] = linear(n_in, int(d), bias=False)
+        if batch_norm:
+            layers[f"bn{i}"] = nn.BatchNorm1d(int(d), eps=BN_EPS, affine=False)
         layers[f"act{i}"] = _lrelu()
         if dropout > 0:
             layers[f"dropout{i}"] = nn.Dropout(dropout)
@@ -156,9 +158,9 @@ class MLPSVDDAutoEncoder(nn.Module):
         super().__init__()
         n_inputs = len(standardize.mean)
         *hidden, code = hidden_dims
-        enc = _mlp_stack(n_inputs, hidden, dropout)
+        enc = _leaky_stack(n_inputs, hidden, dropout, nn.Linear, batch_norm=True)
         enc["code"] = nn.Linear(hidden[-1] if hidden else n_inputs, code, bias=False)
-        dec = _mlp_stack(code, hidden[::-1], dropout)
+        dec = _leaky_stack(code, hidden[::-1], dropout, nn.Linear, batch_norm=True)
         dec["output"] = nn.Linear(hidden[0] if hidden else code, n_inputs, bias=False)
         self.encoder = nn.Sequential(OrderedDict([("standardize", standardize), *enc.items()]))
         self.decoder = nn.Sequential(dec)
@@ -172,26 +174,15 @@ class MLPSVDDAutoEncoder(nn.Module):
         return self.encoder.standardize(x)
 
 
-def _dense_stack(n_in: int, dims, dropout: float) -> OrderedDict:
-    layers = OrderedDict()
-    for i, d in enumerate(dims):
-        layers[f"dense{i}"] = keras_like.dense(n_in, int(d), bias=False)
-        layers[f"act{i}"] = _lrelu()
-        if dropout > 0:
-            layers[f"dropout{i}"] = nn.Dropout(dropout)
-        n_in = int(d)
-    return layers
-
-
 class DenseSVDDAutoEncoder(nn.Module):
     """Bias-free LeakyReLU AE on flattened input with a linear code (``encoder`` ends in ``code``)."""
 
     def __init__(self, n_inputs: int, hidden_dims: tuple[int, ...], dropout: float):
         super().__init__()
         *hidden, code = hidden_dims
-        enc = _dense_stack(n_inputs, hidden, dropout)
+        enc = _leaky_stack(n_inputs, hidden, dropout, keras_like.dense, batch_norm=False)
         enc["code"] = keras_like.dense(hidden[-1] if hidden else n_inputs, code, bias=False)
-        dec = _dense_stack(code, hidden[::-1], dropout)
+        dec = _leaky_stack(code, hidden[::-1], dropout, keras_like.dense, batch_norm=False)
         dec["output"] = keras_like.dense(hidden[0] if hidden else code, n_inputs, bias=False)
         dec["output_act"] = nn.Sigmoid()
         self.encoder = nn.Sequential(OrderedDict([("flatten", nn.Flatten()), *enc.items()]))
