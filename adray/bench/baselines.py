@@ -201,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=results_dir() / "baselines.csv")
     args = parser.parse_args(argv)
+    from adray.sweep.request import parse_set
+
+    overrides = {key: values[:1] for key, values in parse_set(args.set).items()}  # a bad --set: before any work
 
     import torch
 
@@ -221,9 +224,6 @@ def main(argv: list[str] | None = None) -> int:
     cached = read_rows(args.out)
     done = {key(r): r for r in cached}
     rows = list(cached)
-    from adray.sweep.request import parse_set
-
-    overrides = {key: values[:1] for key, values in parse_set(args.set).items()}
     configs = {m: json.dumps(default_config(m, overrides), sort_keys=True) for m in args.methods}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="adray-odds-") as work:
